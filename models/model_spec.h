@@ -8,6 +8,7 @@ namespace ppsim {
 
 enum class Activation { Gelu, SwiGlu };
 enum class Norm { LayerNorm, RmsNorm };
+enum class PositionEmbedding { Learned, Rotary };
 
 struct ModelSpec {
   std::string name;
@@ -20,6 +21,9 @@ struct ModelSpec {
   Activation activation = Activation::Gelu;
   Norm norm = Norm::LayerNorm;
   bool tied_embeddings = false;
+  bool bias = true;         // linear layers carry biases (GPT) or not (Llama)
+  PositionEmbedding position = PositionEmbedding::Learned;
+  int max_positions = 0;    // rows of the learned position table (counted as parameters); context
 
   int head_dim() const { return hidden / heads; }
 };

@@ -1,0 +1,16 @@
+#pragma once
+// The shipped models/*.yaml and models/hardware/*.yaml, embedded at build time (see
+// models/CMakeLists.txt). Internal to models/: use load_model / load_hardware instead.
+#include <span>
+
+namespace ppsim {
+
+struct EmbeddedFile {
+  const char* name;  // file name without ".yaml", e.g. "gpt3-175b"
+  const char* text;  // the whole file
+};
+
+std::span<const EmbeddedFile> embedded_models();    // sorted by name
+std::span<const EmbeddedFile> embedded_hardware();  // sorted by name
+
+}  // namespace ppsim
