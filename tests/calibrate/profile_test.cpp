@@ -1,0 +1,170 @@
+// Profiles survive save and load unchanged, and broken ones fail with file:line messages.
+#include "calibrate/profile.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "sim/error.h"
+
+namespace ppsim {
+namespace {
+
+Profile sample_profile() {
+  Profile p;
+  p.ppsim_version = "0.1.0";
+  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619};
+  p.model.name = "tiny";
+  p.model.layers = 4;
+  p.model.hidden = 256;
+  p.model.ffn_hidden = 1024;
+  p.model.heads = 4;
+  p.model.kv_heads = 2;
+  p.model.vocab = 1000;
+  p.model.activation = Activation::SwiGlu;
+  p.model.norm = Norm::RmsNorm;
+  p.micro_batch_size = 2;
+  p.sequence_length = 128;
+  p.dtype = DType::BF16;
+  p.repeats = 10;
+  p.warmup = 2;
+  p.embedding = {{100, 90, 120, 0, 0}, {0, 0, 0, 0, 0}, {200, 150, 260, 0, 0}, 131072, 0, 1024, 512000};
+  p.block = {{1000, 900, 1100, 1.5e9, 1.5}, {2000, 1900, 2100, 3.1e9, 1.55}, {1000, 990, 1010, 1.5e9, 1.5},
+             131072, 131072, 99999, 123456};
+  p.head = {{500, 400, 600, 2e8, 0.4}, {400, 400, 400, 2e8, 0.5}, {300, 300, 300, 2e8, 0.6667}, 0, 131072, 5, 6};
+  p.kernels.push_back({"block", "forward", "qkv_gemm", {300, 290, 310, 1e9, 3.3333333333333335}, 0.0019});
+  p.kernels.push_back({"block", "forward", "norm1", {30, 29, 31, 0, 0}, std::nullopt});
+  p.transfer.measured = true;
+  p.transfer.method = "nccl";
+  p.transfer.between = "gpu 0 -> gpu 1";
+  p.transfer.samples = {{4096, 1.1e-5}, {1 << 20, 3.3e-5}};
+  p.transfer.fit = {1e-5, 4.5e10, 0.9999, 1e-7, 0.01, 4096};
+  return p;
+}
+
+void expect_timing_eq(const Timing& a, const Timing& b) {
+  EXPECT_EQ(a.median_ns, b.median_ns);
+  EXPECT_EQ(a.p10_ns, b.p10_ns);
+  EXPECT_EQ(a.p90_ns, b.p90_ns);
+  EXPECT_EQ(a.flops, b.flops);
+  EXPECT_EQ(a.tflops, b.tflops);
+}
+
+void expect_layer_eq(const LayerProfile& a, const LayerProfile& b) {
+  expect_timing_eq(a.forward, b.forward);
+  expect_timing_eq(a.backward_input, b.backward_input);
+  expect_timing_eq(a.backward_weight, b.backward_weight);
+  EXPECT_EQ(a.activation_bytes, b.activation_bytes);
+  EXPECT_EQ(a.gradient_bytes, b.gradient_bytes);
+  EXPECT_EQ(a.stash_bytes, b.stash_bytes);
+  EXPECT_EQ(a.parameter_bytes, b.parameter_bytes);
+}
+
+TEST(Profile, RoundTripIsExact) {
+  const Profile p = sample_profile();
+  const auto path = (std::filesystem::temp_directory_path() / "ppsim_profile_roundtrip.yaml").string();
+  save_profile(p, path);
+  const Profile q = load_profile(path);
+  std::remove(path.c_str());
+
+  EXPECT_EQ(q.schema_version, 1);
+  EXPECT_EQ(q.source, path);
+  EXPECT_EQ(q.device.kind, p.device.kind);
+  EXPECT_EQ(q.device.name, p.device.name);
+  EXPECT_EQ(q.device.count, 2);
+  EXPECT_EQ(q.device.driver_version, p.device.driver_version);
+  EXPECT_EQ(q.device.cuda_version, p.device.cuda_version);
+  EXPECT_EQ(q.device.sm_clock_mhz, 1980);
+  EXPECT_EQ(q.device.memory_clock_mhz, 2619);
+  EXPECT_EQ(q.model.name, "tiny");
+  EXPECT_EQ(q.model.hidden, 256);
+  EXPECT_EQ(q.model.kv_heads, 2);
+  EXPECT_EQ(q.model.activation, Activation::SwiGlu);
+  EXPECT_EQ(q.model.norm, Norm::RmsNorm);
+  EXPECT_EQ(q.micro_batch_size, 2);
+  EXPECT_EQ(q.sequence_length, 128);
+  EXPECT_EQ(q.dtype, DType::BF16);
+  expect_layer_eq(q.embedding, p.embedding);
+  expect_layer_eq(q.block, p.block);
+  expect_layer_eq(q.head, p.head);
+  ASSERT_EQ(q.kernels.size(), 2u);
+  EXPECT_EQ(q.kernels[0].name, "qkv_gemm");
+  expect_timing_eq(q.kernels[0].timing, p.kernels[0].timing);
+  EXPECT_EQ(q.kernels[0].max_relative_error, 0.0019);
+  EXPECT_FALSE(q.kernels[1].max_relative_error.has_value());
+  EXPECT_TRUE(q.transfer.measured);
+  EXPECT_EQ(q.transfer.method, "nccl");
+  EXPECT_EQ(q.transfer.fit.alpha_s, 1e-5);
+  EXPECT_EQ(q.transfer.fit.beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(q.transfer.fit.r2, 0.9999);
+  EXPECT_EQ(q.transfer.fit.worst_bytes, 4096);
+  ASSERT_EQ(q.transfer.samples.size(), 2u);
+  EXPECT_EQ(q.transfer.samples[1].bytes, 1 << 20);
+  EXPECT_EQ(q.transfer.samples[1].seconds, 3.3e-5);
+  // Saving what was loaded gives the same text.
+  EXPECT_EQ(profile_to_yaml(q), profile_to_yaml(p));
+}
+
+TEST(Profile, UnmeasuredTransferRoundTrips) {
+  Profile p = sample_profile();
+  p.transfer = {};
+  p.transfer.reason = "one GPU: transfers cannot be measured";
+  const Profile q = parse_profile(profile_to_yaml(p), "mem.yaml");
+  EXPECT_FALSE(q.transfer.measured);
+  EXPECT_EQ(q.transfer.reason, p.transfer.reason);
+  EXPECT_FALSE(to_layer_times(q).link.has_value());
+}
+
+TEST(Profile, ToLayerTimesUsesMedians) {
+  Profile p = sample_profile();
+  p.source = "x.yaml";
+  const auto m = to_layer_times(p);
+  ASSERT_TRUE(m.block && m.embedding && m.head && m.link);
+  EXPECT_EQ(m.block->forward, 1000);
+  EXPECT_EQ(m.block->backward_input, 2000);
+  EXPECT_EQ(m.block->backward_weight, 1000);
+  EXPECT_EQ(m.embedding->backward_weight, 200);
+  EXPECT_EQ(m.head->forward, 500);
+  EXPECT_EQ(m.link->alpha_s, 1e-5);
+  EXPECT_EQ(m.link->beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(m.source, "x.yaml");
+}
+
+// Replaces the first match of `from` in the profile text and expects an InputError whose message
+// starts with "bad.yaml:LINE:" and contains `says`.
+void expect_error(const std::string& from, const std::string& to, const std::string& says) {
+  std::string text = profile_to_yaml(sample_profile());
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  try {
+    parse_profile(text, "bad.yaml");
+    FAIL() << "no error for " << to;
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_TRUE(std::regex_search(msg, std::regex("^bad\\.yaml:[0-9]+: "))) << msg;
+    EXPECT_NE(msg.find(says), std::string::npos) << msg;
+  }
+}
+
+TEST(Profile, ErrorsNameFileLineAndKey) {
+  expect_error("schema_version: 1", "schema_version: 7", "schema_version 7 is not supported");
+  expect_error("kind: cuda", "kind: tpu", "device.kind");
+  expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
+  expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
+  expect_error("norm: rmsnorm", "norm: batchnorm", "configuration.model.norm");
+  expect_error("median_ns: 1000, p10_ns: 900", "median_ns: 800, p10_ns: 900", "layers.block.forward");
+  expect_error("gradient_bytes: 131072\n    stash_bytes: 99999", "stash_bytes: 99999", "layers.block.gradient_bytes");
+  expect_error("beta_bytes_per_s: 4.5e+10", "beta_bytes_per_s: -1", "beta_bytes_per_s must be positive");
+  expect_error("schema_version: 1", "schema_version: [1", "YAML syntax error");
+}
+
+TEST(Profile, MissingFileAndUnwritablePath) {
+  EXPECT_THROW(load_profile("/nonexistent/dir/profile.yaml"), InputError);
+  EXPECT_THROW(save_profile(sample_profile(), "/nonexistent/dir/profile.yaml"), InputError);
+}
+
+}  // namespace
+}  // namespace ppsim
