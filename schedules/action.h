@@ -1,0 +1,42 @@
+#pragma once
+// An action is one unit of compute a rank performs: a kind, a virtual stage (model chunk in model
+// order) and a micro-batch. It prints like PyTorch's pipelining actions: "2F0" is stage 2, forward,
+// micro-batch 0. Transfers are not actions: the DAG derives them from data dependencies.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ppsim {
+
+enum class ActionKind : std::uint8_t {
+  F,   // forward
+  B,   // backward w.r.t. the input only (PyTorch's "I")
+  W,   // backward w.r.t. the weights
+  BW,  // full backward, B and W fused (PyTorch's "B")
+};
+
+struct Action {
+  ActionKind kind = ActionKind::F;
+  std::int32_t stage = 0;       // virtual stage, 0 .. P*V-1, in model order
+  std::int32_t microbatch = 0;  // 0 .. M-1
+
+  friend bool operator==(const Action&, const Action&) = default;
+};
+
+// "F", "B", "W", "BW": the short name used in reports and traces.
+const char* kind_name(ActionKind kind);
+
+// PyTorch's letter for the CSV layout: F, I (input grad), W (weight grad), B (full backward).
+char kind_csv_letter(ActionKind kind);
+
+// "2F0" (CSV/PyTorch form: stage, letter, micro-batch).
+std::string to_csv_string(const Action& a);
+
+// Parses "2F0", "1I3", "0W2", "3B1"; nullopt when the text is not an action.
+std::optional<Action> parse_csv_action(std::string_view text);
+
+// "F0", "B3", "W1", "BW2" (+ "@s" with the stage when chunks > 1): the label on a timeline.
+std::string label(const Action& a, bool with_stage);
+
+}  // namespace ppsim

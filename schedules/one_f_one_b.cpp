@@ -1,0 +1,29 @@
+// 1F1B (PipeDream-flush): rank s warms up with min(P-s-1, M) forwards, then alternates one forward
+// and one (fused) backward, then drains the remaining backwards.
+#include "schedules/one_f_one_b_core.h"
+#include "schedules/registry.h"
+#include "sim/error.h"
+
+namespace ppsim {
+
+Schedule generate_1f1b(const ScheduleParams& p) {
+  if (p.chunks != 1)
+    throw InputError("schedule 1f1b runs one chunk per rank (chunks: " + std::to_string(p.chunks) +
+                     "); use interleaved-1f1b for virtual chunks");
+  Schedule s;
+  s.kind = "1f1b";
+  s.ranks = p.ranks;
+  s.microbatches = p.microbatches;
+  s.rank_of_stage = interleaved_layout(p.ranks, 1);
+  s.order.resize(p.ranks);
+  for (int r = 0; r < p.ranks; ++r) {
+    detail::OneFOneBShape sh;
+    sh.stage = r;
+    sh.microbatches = p.microbatches;
+    sh.warmup = p.ranks - r - 1;
+    s.order[r] = detail::one_f_one_b_order(sh);
+  }
+  return s;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,38 @@
+#include "schedules/registry.h"
+
+#include "sim/error.h"
+
+namespace ppsim {
+
+std::vector<int> interleaved_layout(int ranks, int chunks) {
+  std::vector<int> layout(static_cast<std::size_t>(ranks) * chunks);
+  for (std::size_t s = 0; s < layout.size(); ++s) layout[s] = static_cast<int>(s % ranks);
+  return layout;
+}
+
+const std::vector<ScheduleKind>& schedule_kinds() {
+  static const std::vector<ScheduleKind> kinds = {
+      {"gpipe", generate_gpipe, "all forwards, then all backwards"},
+      {"1f1b", generate_1f1b, "warm-up forwards, then one forward / one backward, then drain"},
+      {"interleaved-1f1b", generate_interleaved_1f1b, "Megatron's 1F1B over V virtual chunks per rank"},
+      {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index"},
+      {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s"},
+  };
+  return kinds;
+}
+
+std::string schedule_kind_names() {
+  std::string names;
+  for (const auto& k : schedule_kinds()) names += std::string(names.empty() ? "" : ", ") + k.name;
+  return names + ", custom";
+}
+
+Schedule generate_schedule(const std::string& name, const ScheduleParams& params) {
+  if (params.ranks < 1 || params.microbatches < 1 || params.chunks < 1)
+    throw InputError("schedule needs stages >= 1, microbatches >= 1 and chunks >= 1");
+  for (const auto& k : schedule_kinds())
+    if (name == k.name) return k.generate(params);
+  throw InputError("unknown schedule '" + name + "' (valid: " + schedule_kind_names() + ")");
+}
+
+}  // namespace ppsim

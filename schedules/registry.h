@@ -1,0 +1,40 @@
+#pragma once
+// Schedules are looked up by name. Each generator is a pure function of (P, M, V).
+#include <string>
+#include <vector>
+
+#include "schedules/schedule.h"
+
+namespace ppsim {
+
+struct ScheduleParams {
+  int ranks = 1;         // P
+  int microbatches = 1;  // M
+  int chunks = 1;        // V
+};
+
+using ScheduleGenerator = Schedule (*)(const ScheduleParams&);
+
+struct ScheduleKind {
+  const char* name;
+  ScheduleGenerator generate;
+  const char* summary;
+};
+
+// Every generated kind, in the order the docs list them ("custom" is read from CSV instead).
+const std::vector<ScheduleKind>& schedule_kinds();
+
+// "gpipe, 1f1b, ..." for error messages.
+std::string schedule_kind_names();
+
+// Generates the named schedule; throws InputError for an unknown name or unsupported parameters.
+Schedule generate_schedule(const std::string& name, const ScheduleParams& params);
+
+// The generators (one file each).
+Schedule generate_gpipe(const ScheduleParams&);
+Schedule generate_1f1b(const ScheduleParams&);
+Schedule generate_interleaved_1f1b(const ScheduleParams&);
+Schedule generate_zb_h1(const ScheduleParams&);
+Schedule generate_zb_h2(const ScheduleParams&);
+
+}  // namespace ppsim

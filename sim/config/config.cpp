@@ -1,0 +1,150 @@
+#include "sim/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "schedules/registry.h"
+#include "sim/config/default_example.h"
+#include "sim/error.h"
+
+namespace ppsim {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& msg) const {
+    std::ostringstream os;
+    os << source_;
+    if (node.IsDefined() && node.Mark().line >= 0) os << ':' << node.Mark().line + 1 << ':' << node.Mark().column + 1;
+    os << ": " << key << ": " << msg;
+    throw InputError(os.str());
+  }
+
+  void check_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& valid) const {
+    for (const auto& kv : map) {
+      const std::string k = kv.first.Scalar();
+      if (!valid.count(k)) {
+        std::string list;
+        for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+        fail(kv.first, where.empty() ? k : where + "." + k, "unknown key (valid keys: " + list + ")");
+      }
+    }
+  }
+
+  std::string scalar(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "must be a single value");
+    return node.Scalar();
+  }
+
+  int positive_int(const YAML::Node& node, const std::string& key) const {
+    const std::string text = scalar(node, key);
+    long long v = 0;
+    std::size_t used = 0;
+    try {
+      v = std::stoll(text, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size()) fail(node, key, "must be a positive integer (got '" + text + "')");
+    if (v <= 0) fail(node, key, "must be a positive integer (got " + text + ")");
+    if (v > 1'000'000) fail(node, key, "is too large (got " + text + ", at most 1000000)");
+    return static_cast<int>(v);
+  }
+
+  TimeNs duration(const YAML::Node& node, const std::string& key) const {
+    const std::string text = scalar(node, key);
+    try {
+      return parse_duration(text, key);
+    } catch (const InputError& e) {
+      fail(node, key, std::string(e.what()).substr(key.size() + 2));
+    }
+  }
+
+  // A scalar (same on every rank) or a list of exactly `ranks` values.
+  std::vector<TimeNs> per_rank(const YAML::Node& node, const std::string& key, int ranks) const {
+    if (node.IsSequence()) {
+      if (static_cast<int>(node.size()) != ranks)
+        fail(node, key, "has " + std::to_string(node.size()) + " values but stages is " + std::to_string(ranks) +
+                            " (give one value, or one per rank)");
+      std::vector<TimeNs> v;
+      for (std::size_t i = 0; i < node.size(); ++i) v.push_back(duration(node[i], key + "[" + std::to_string(i) + "]"));
+      return v;
+    }
+    return std::vector<TimeNs>(ranks, duration(node, key));
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+SimulationConfig parse_config(const std::string& text, const std::string& source, const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                     ": malformed YAML: " + e.msg);
+  }
+  Reader in(source);
+  if (!root.IsMap()) throw InputError(source + ": expected a mapping of keys (schedule, stages, microbatches, ...)");
+  in.check_keys(root, "", {"schedule", "stages", "microbatches", "chunks", "times", "order_csv"});
+
+  SimulationConfig c;
+  c.source = source;
+  c.base_dir = base_dir;
+  for (const char* required : {"schedule", "stages", "microbatches"})
+    if (!root[required]) throw InputError(source + ": missing required key '" + required + "'");
+  c.schedule = in.scalar(root["schedule"], "schedule");
+  bool known = c.schedule == "custom";
+  for (const auto& k : schedule_kinds()) known = known || c.schedule == k.name;
+  if (!known) in.fail(root["schedule"], "schedule", "unknown schedule '" + c.schedule + "' (valid: " + schedule_kind_names() + ")");
+  c.stages = in.positive_int(root["stages"], "stages");
+  c.microbatches = in.positive_int(root["microbatches"], "microbatches");
+  if (root["chunks"]) c.chunks = in.positive_int(root["chunks"], "chunks");
+
+  if (c.schedule == "custom") {
+    if (!root["order_csv"]) throw InputError(source + ": schedule: custom needs 'order_csv' (a CSV of per-rank orders)");
+    const std::string rel = in.scalar(root["order_csv"], "order_csv");
+    c.order_csv = std::filesystem::path(rel).is_absolute() ? rel : (std::filesystem::path(base_dir) / rel).string();
+  } else if (root["order_csv"]) {
+    in.fail(root["order_csv"], "order_csv", "is only used with schedule: custom (schedule is " + c.schedule + ")");
+  }
+
+  if (!root["times"]) throw InputError(source + ": missing required key 'times' (forward, backward_input, backward_weight, transfer)");
+  const YAML::Node times = root["times"];
+  if (!times.IsMap()) in.fail(times, "times", "must be a mapping with forward, backward_input, backward_weight, transfer");
+  in.check_keys(times, "times", {"forward", "backward_input", "backward_weight", "transfer"});
+  ExplicitTimes t;
+  for (const char* k : {"forward", "backward_input", "backward_weight"})
+    if (!times[k]) in.fail(times, std::string("times.") + k, "is missing");
+  t.forward = in.per_rank(times["forward"], "times.forward", c.stages);
+  t.backward_input = in.per_rank(times["backward_input"], "times.backward_input", c.stages);
+  t.backward_weight = in.per_rank(times["backward_weight"], "times.backward_weight", c.stages);
+  if (times["transfer"]) t.transfer = in.duration(times["transfer"], "times.transfer");
+  c.times = t;
+  return c;
+}
+
+SimulationConfig load_config(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path + ": cannot open the file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return parse_config(ss.str(), path, dir.empty() ? "." : dir);
+}
+
+const std::string& embedded_default_example() {
+  static const std::string text = kDefaultExampleYaml;
+  return text;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,203 @@
+#include "sim/dag.h"
+
+#include <cassert>
+#include <sstream>
+#include <utility>
+
+#include "sim/error.h"
+
+namespace ppsim {
+namespace {
+
+enum Slot { kF = 0, kB = 1, kW = 2, kBW = 3, kSlots = 4 };
+
+int slot_of(ActionKind k) {
+  switch (k) {
+    case ActionKind::F: return kF;
+    case ActionKind::B: return kB;
+    case ActionKind::W: return kW;
+    case ActionKind::BW: return kBW;
+  }
+  return kF;
+}
+
+// Kahn's algorithm; on a cycle, reports the first blocked op of every rank and its unmet inputs.
+void check_acyclic(const Dag& dag) {
+  const OpTable& t = *dag.table;
+  const std::size_t n = t.ops.size();
+  std::vector<OpId> pending(dag.in_degree);
+  std::vector<OpId> ready;
+  ready.reserve(1024);
+  for (OpId v = 0; v < n; ++v)
+    if (pending[v] == 0) ready.push_back(v);
+  std::size_t done = 0;
+  while (!ready.empty()) {
+    OpId v = ready.back();
+    ready.pop_back();
+    ++done;
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) {
+      OpId w = boost::target(e, dag.graph);
+      if (--pending[w] == 0) ready.push_back(w);
+    }
+  }
+  if (done == n) return;
+  std::ostringstream os;
+  os << "deadlock: the schedule's dependencies form a cycle, so these ops wait forever:";
+  for (int r = 0; r < t.ranks; ++r) {
+    for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
+      if (pending[v] == 0) continue;
+      os << "\n  rank " << r << " is blocked at step " << (v - t.rank_begin[r]) << " (" << describe_op(t, v)
+         << "), waiting for";
+      bool first = true;
+      for (auto e : boost::make_iterator_range(boost::in_edges(v, dag.graph))) {
+        OpId u = boost::source(e, dag.graph);
+        // A transfer waits for its producer: name the producer, which is what the user wrote.
+        bool unmet = pending[u] != 0;
+        if (t.ops[u].is_transfer) {
+          auto in = boost::in_edges(u, dag.graph);
+          if (in.first != in.second) {
+            OpId producer = boost::source(*in.first, dag.graph);
+            unmet = unmet || pending[producer] != 0;
+            u = producer;
+          }
+        }
+        if (!unmet) continue;
+        os << (first ? " " : ", ") << describe_op(t, u);
+        first = false;
+      }
+      break;
+    }
+  }
+  throw DeadlockError(os.str());
+}
+
+}  // namespace
+
+std::string describe_op(const OpTable& t, OpId id) {
+  const Op& op = t.ops[id];
+  Action a{op.kind, op.stage, op.microbatch};
+  std::ostringstream os;
+  if (op.is_transfer) {
+    const Resource& link = t.resources[op.resource];
+    os << "transfer of " << to_csv_string(a) << " on link " << link.src << "->" << link.dst;
+  } else {
+    os << to_csv_string(a) << " on rank " << op.resource;
+  }
+  return os.str();
+}
+
+Dag build_dag(const Schedule& sch, const OpCosts& costs) {
+  const int P = sch.ranks, S = sch.stages(), M = sch.microbatches;
+  if (costs.stages() != S)
+    throw InputError("cost table has " + std::to_string(costs.stages()) + " stages but the schedule has " +
+                     std::to_string(S));
+  auto table = std::make_shared<OpTable>();
+  OpTable& t = *table;
+  t.ranks = P;
+  t.chunks = sch.chunks;
+  t.stages = S;
+  t.microbatches = M;
+  t.rank_of_stage = sch.rank_of_stage;
+  for (int r = 0; r < P; ++r) t.resources.push_back({"rank " + std::to_string(r), r, -1, -1});
+
+  // Compute ops, rank by rank in program order; remember where each action landed.
+  const std::size_t actions = static_cast<std::size_t>(sch.action_count());
+  t.ops.reserve(actions + actions * 2 / 3 + 16);
+  t.rank_begin.reserve(P + 1);
+  std::vector<OpId> op_of(static_cast<std::size_t>(S) * M * kSlots, kNoOp);
+  auto lookup = [&](int stage, int mb, int slot) -> OpId& {
+    return op_of[(static_cast<std::size_t>(stage) * M + mb) * kSlots + slot];
+  };
+  for (int r = 0; r < P; ++r) {
+    t.rank_begin.push_back(static_cast<OpId>(t.ops.size()));
+    for (const Action& a : sch.order[r]) {
+      Op op;
+      op.resource = r;
+      op.stage = a.stage;
+      op.microbatch = a.microbatch;
+      op.kind = a.kind;
+      switch (a.kind) {
+        case ActionKind::F: op.duration = costs.forward[a.stage]; break;
+        case ActionKind::B: op.duration = costs.backward_input[a.stage]; break;
+        case ActionKind::W: op.duration = costs.backward_weight[a.stage]; break;
+        case ActionKind::BW: op.duration = costs.backward_input[a.stage] + costs.backward_weight[a.stage]; break;
+      }
+      lookup(a.stage, a.microbatch, slot_of(a.kind)) = static_cast<OpId>(t.ops.size());
+      t.ops.push_back(op);
+    }
+  }
+  t.rank_begin.push_back(static_cast<OpId>(t.ops.size()));
+  const OpId compute_count = static_cast<OpId>(t.ops.size());
+
+  std::vector<int> link_of(static_cast<std::size_t>(P) * P, -1);
+  auto link_resource = [&](int src, int dst) {
+    int& id = link_of[static_cast<std::size_t>(src) * P + dst];
+    if (id < 0) {
+      id = static_cast<int>(t.resources.size());
+      t.resources.push_back({"link " + std::to_string(src) + "->" + std::to_string(dst), -1, src, dst});
+    }
+    return id;
+  };
+
+  std::vector<std::pair<OpId, OpId>> edges;
+  edges.reserve(static_cast<std::size_t>(compute_count) * 3);
+  // Data edge producer -> consumer, through a transfer node when they sit on different ranks.
+  auto depend = [&](OpId producer, OpId consumer, TimeNs hop, ActionKind carried, int from_stage) {
+    const int src = t.ops[producer].resource, dst = t.ops[consumer].resource;
+    if (src == dst) {
+      edges.emplace_back(producer, consumer);
+      return;
+    }
+    Op x;
+    x.duration = hop;
+    x.resource = link_resource(src, dst);
+    x.stage = from_stage;
+    x.microbatch = t.ops[consumer].microbatch;
+    x.kind = carried;
+    x.is_transfer = true;
+    const OpId id = static_cast<OpId>(t.ops.size());
+    t.ops.push_back(x);
+    edges.emplace_back(producer, id);
+    edges.emplace_back(id, consumer);
+  };
+
+  for (int r = 0; r < P; ++r) {
+    for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
+      if (v > t.rank_begin[r]) edges.emplace_back(v - 1, v);  // program order on the rank
+      const Op op = t.ops[v];
+      const int s = op.stage, m = op.microbatch;
+      switch (op.kind) {
+        case ActionKind::F:
+          if (s > 0) depend(lookup(s - 1, m, kF), v, costs.forward_transfer[s - 1], ActionKind::F, s - 1);
+          break;
+        case ActionKind::B:
+        case ActionKind::BW: {
+          const OpId own_forward = lookup(s, m, kF);
+          if (own_forward != v - 1 || v == t.rank_begin[r]) edges.emplace_back(own_forward, v);
+          if (s + 1 < S) {
+            OpId grad = lookup(s + 1, m, kB);
+            if (grad == kNoOp) grad = lookup(s + 1, m, kBW);
+            depend(grad, v, costs.backward_transfer[s], ActionKind::B, s + 1);
+          }
+          break;
+        }
+        case ActionKind::W: {
+          const OpId own_b = lookup(s, m, kB);
+          if (own_b != v - 1) edges.emplace_back(own_b, v);
+          break;
+        }
+      }
+    }
+  }
+  assert(t.ops.size() < kNoOp);
+
+  Dag dag;
+  dag.graph = DagGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), t.ops.size());
+  dag.in_degree.assign(t.ops.size(), 0);
+  for (const auto& e : edges) ++dag.in_degree[e.second];
+  dag.table = std::move(table);
+  check_acyclic(dag);
+  return dag;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,32 @@
+#pragma once
+// The schedule as a dependency DAG (Boost.Graph compressed sparse row): one node per action and per
+// transfer. Edges: data dependencies (F of a stage needs F of the previous stage; the backward runs
+// the chain in reverse and needs the stage's own F; W needs its B) and each rank's program order.
+// Dependencies that cross ranks go through a transfer node on the directional link.
+#include <boost/graph/compressed_sparse_row_graph.hpp>
+#include <boost/range/iterator_range.hpp>
+#include <memory>
+
+#include "schedules/schedule.h"
+#include "sim/op_costs.h"
+#include "sim/timeline.h"
+
+namespace ppsim {
+
+using DagGraph = boost::compressed_sparse_row_graph<boost::bidirectionalS, boost::no_property, boost::no_property,
+                                                    boost::no_property, OpId, OpId>;
+
+struct Dag {
+  std::shared_ptr<OpTable> table;
+  DagGraph graph;
+  std::vector<OpId> in_degree;
+};
+
+// Builds the DAG; throws DeadlockError when the dependencies form a cycle, naming the op each rank
+// is blocked at and what it waits for. The schedule must have passed validate_schedule.
+Dag build_dag(const Schedule& schedule, const OpCosts& costs);
+
+// "2F0 on rank 1" / "transfer of B3 (stage 4 -> 3) on link 2->1": for messages.
+std::string describe_op(const OpTable& table, OpId id);
+
+}  // namespace ppsim

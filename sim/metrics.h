@@ -1,0 +1,63 @@
+#pragma once
+// Every figure ppsim reports, computed from a timeline alone (simulated or measured), so the two are
+// measured with the same code. Definitions follow ../shared/design.md ("Metrics, defined once").
+#include <cstdint>
+#include <vector>
+
+#include "sim/timeline.h"
+
+namespace ppsim {
+
+struct RankMetrics {
+  int rank = 0;
+  TimeNs busy_ns = 0;          // sum of compute durations
+  TimeNs first_start_ns = 0, last_end_ns = 0;
+  TimeNs span_ns = 0;          // last end - first start on this rank
+  double bubble_fraction = 0;  // 1 - busy / makespan
+  // Idle breakdown (sums to makespan - busy): before the first op, after the last, and gaps
+  // inside the span by what the next op waited for.
+  TimeNs idle_leading_ns = 0, idle_trailing_ns = 0;
+  TimeNs idle_waiting_activation_ns = 0, idle_waiting_gradient_ns = 0, idle_other_ns = 0;
+  // Little's law over micro-batch chunks on this rank: an item is in flight from the start of its
+  // F to the end of its last backward piece.
+  std::int64_t items = 0;
+  int peak_in_flight = 0;
+  double mean_in_flight = 0;      // L: time average of N(t) over the makespan, from the timeline sweep
+  double arrival_rate_per_s = 0;  // lambda = items / makespan
+  double mean_residence_ns = 0;   // W: mean of per-item residence times
+  std::int64_t peak_activation_bytes = 0;  // when activation bytes per stage are known
+};
+
+struct LinkMetrics {
+  int resource = 0;
+  int src = 0, dst = 0;
+  std::int64_t transfers = 0;
+  std::int64_t queued_transfers = 0;  // transfers that waited for the link itself
+  TimeNs busy_ns = 0;
+};
+
+struct CriticalPath {
+  std::vector<OpId> ops;  // from the first op to the last-ending one
+  TimeNs compute_ns = 0, transfer_ns = 0;
+};
+
+struct Metrics {
+  TimeNs makespan_ns = 0;
+  TimeNs start_ns = 0;            // start of the first op
+  double bubble_fraction = 0;     // 1 - sum(busy) / (P * makespan)
+  double bubble_rate_zb = 0;      // (C - B*) / C, C = largest span, B* = largest busy
+  TimeNs largest_span_ns = 0, largest_busy_ns = 0;
+  double throughput_microbatches_per_s = 0;
+  std::vector<RankMetrics> ranks;
+  std::vector<LinkMetrics> links;
+  CriticalPath critical_path;     // empty for measured timelines (no causes recorded)
+};
+
+struct MetricsOptions {
+  // Activation bytes stashed per in-flight micro-batch for each virtual stage; empty = unknown.
+  std::vector<std::int64_t> activation_bytes_per_stage;
+};
+
+Metrics compute_metrics(const Timeline& timeline, const MetricsOptions& options = {});
+
+}  // namespace ppsim

@@ -1,0 +1,65 @@
+#include "sim/report/ascii_timeline.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace ppsim {
+
+int terminal_width() {
+  if (const char* c = std::getenv("COLUMNS")) {
+    const int w = std::atoi(c);
+    if (w > 20) return w;
+  }
+  winsize ws{};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+  return 120;
+}
+
+std::string render_ascii_timeline(const Timeline& tl, int width) {
+  const OpTable& t = *tl.table;
+  if (t.ops.empty()) return "";
+  TimeNs t0 = tl.start[0], t1 = tl.end[0];
+  for (std::size_t v = 0; v < t.ops.size(); ++v) {
+    t0 = std::min(t0, tl.start[v]);
+    t1 = std::max(t1, tl.end[v]);
+  }
+  const std::string prefix_example = "rank " + std::to_string(t.ranks - 1) + ": ";
+  const int cols = std::max(10, width - static_cast<int>(prefix_example.size()) - 1);
+  const double span = static_cast<double>(std::max<TimeNs>(1, t1 - t0));
+  auto col = [&](TimeNs x) { return static_cast<int>(static_cast<double>(x - t0) * cols / span); };
+  const bool with_stage = t.chunks > 1;
+  std::string out;
+  for (int r = 0; r < t.ranks; ++r) {
+    std::string row(cols, '.');
+    for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
+      const Op& op = t.ops[v];
+      int c0 = std::min(col(tl.start[v]), cols - 1);
+      int c1 = std::min(col(tl.end[v]), cols);
+      if (c1 <= c0) c1 = c0 + 1;
+      const std::string text = label({op.kind, op.stage, op.microbatch}, with_stage);
+      const int cells = c1 - c0;
+      if (cells > static_cast<int>(text.size())) {
+        for (int c = c0; c < c1; ++c) row[c] = ' ';
+        std::copy(text.begin(), text.end(), row.begin() + c0);
+      } else {
+        const char letter = op.kind == ActionKind::BW ? 'X' : kind_name(op.kind)[0];
+        for (int c = c0; c < c1; ++c) row[c] = letter;
+      }
+    }
+    std::string name = "rank " + std::to_string(r) + ": ";
+    name.resize(prefix_example.size(), ' ');
+    out += name + row + "\n";
+  }
+  std::string axis(prefix_example.size(), ' ');
+  axis += "0";
+  const std::string end = format_duration(t1 - t0);
+  if (cols > static_cast<int>(end.size()) + 2) axis += std::string(cols - 1 - end.size(), ' ') + end;
+  out += axis + "\n";
+  out += "(F forward, B input gradient, W weight gradient, X fused backward where labels do not fit; . idle)\n";
+  return out;
+}
+
+}  // namespace ppsim

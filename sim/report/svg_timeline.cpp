@@ -1,0 +1,81 @@
+#include "sim/report/svg_timeline.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "sim/report/json_writer.h"
+
+namespace ppsim {
+namespace {
+
+const char* colour(const Op& op) {
+  if (op.is_transfer) return op.kind == ActionKind::F ? "#9ecae1" : "#a1d99b";
+  switch (op.kind) {
+    case ActionKind::F: return "#3182bd";
+    case ActionKind::B: return "#31a354";
+    case ActionKind::W: return "#fd8d3c";
+    case ActionKind::BW: return "#756bb1";
+  }
+  return "#888";
+}
+
+}  // namespace
+
+std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
+  const OpTable& t = *tl.table;
+  TimeNs t0 = tl.start.empty() ? 0 : tl.start[0], t1 = tl.end.empty() ? 1 : tl.end[0];
+  for (std::size_t v = 0; v < t.ops.size(); ++v) {
+    t0 = std::min(t0, tl.start[v]);
+    t1 = std::max(t1, tl.end[v]);
+  }
+  const int rows = static_cast<int>(t.resources.size());
+  const double left = 90, top = 40, row_h = 22, plot_w = 1400;
+  const double height = top + rows * row_h + 50;
+  const double scale = plot_w / static_cast<double>(std::max<TimeNs>(1, t1 - t0));
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"monospace\" "
+                "font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                left + plot_w + 20, height);
+  out += buf;
+  out += "<text x=\"10\" y=\"20\" font-size=\"14\">" + json_escape(title) + " (makespan " + format_duration(t1 - t0) + ")</text>\n";
+  for (int r = 0; r < rows; ++r) {
+    std::snprintf(buf, sizeof buf, "<text x=\"5\" y=\"%.1f\">%s</text>\n", top + r * row_h + 15,
+                  json_escape(t.resources[r].name).c_str());
+    out += buf;
+    std::snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\"/>\n", left,
+                  top + r * row_h + 1, plot_w, row_h - 2);
+    out += buf;
+  }
+  for (std::size_t v = 0; v < t.ops.size(); ++v) {
+    const Op& op = t.ops[v];
+    const double x = left + static_cast<double>(tl.start[v] - t0) * scale;
+    const double w = std::max(0.5, static_cast<double>(tl.end[v] - tl.start[v]) * scale);
+    const double y = top + op.resource * row_h + 2;
+    std::snprintf(buf, sizeof buf,
+                  "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" stroke=\"white\" "
+                  "stroke-width=\"0.5\"><title>%s%d stage %d</title></rect>\n",
+                  x, y, w, row_h - 4, colour(op), kind_name(op.kind), op.microbatch, op.stage);
+    out += buf;
+    if (w > 8.0 * (op.microbatch >= 10 ? 3 : 2)) {
+      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\" fill=\"white\">%s%d</text>\n", x + 2, y + 13,
+                    op.is_transfer ? "" : kind_name(op.kind), op.microbatch);
+      out += buf;
+    }
+  }
+  const double ly = top + rows * row_h + 25;
+  const char* names[] = {"F forward", "B input grad", "W weight grad", "BW fused backward"};
+  const ActionKind kinds[] = {ActionKind::F, ActionKind::B, ActionKind::W, ActionKind::BW};
+  for (int i = 0; i < 4; ++i) {
+    Op op;
+    op.kind = kinds[i];
+    std::snprintf(buf, sizeof buf, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
+                  left + i * 160.0, ly, colour(op), left + i * 160.0 + 16, ly + 10, names[i]);
+    out += buf;
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,88 @@
+#include "sim/report/text_report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace ppsim {
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string pct(double v) { return fmt("%.2f %%", v * 100); }
+
+}  // namespace
+
+std::string render_text_report(const RunInfo& info, const Timeline& tl, const Metrics& m) {
+  const OpTable& t = *tl.table;
+  std::ostringstream os;
+  os << "ppsim: " << info.config_source << " (" << tl.source << ")\n";
+  os << "schedule " << info.schedule << ", P = " << info.ranks << " stages, M = " << info.microbatches
+     << " micro-batches, V = " << info.chunks << (info.chunks == 1 ? " chunk" : " chunks") << ", backward "
+     << (info.split_backward ? "split into B and W" : "fused (B+W)") << "\n";
+  os << "op times from " << info.times_source << "; " << t.compute_ops() << " compute ops, "
+     << (t.ops.size() - t.compute_ops()) << " transfers\n";
+  for (const auto& note : info.notes) os << note << "\n";
+  os << "\n";
+  os << "makespan            " << format_duration(m.makespan_ns) << "\n";
+  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s\n";
+  os << "bubble fraction     " << pct(m.bubble_fraction) << "   1 - sum(busy) / (P x makespan)\n";
+  os << "bubble rate (ZB)    " << pct(m.bubble_rate_zb) << "   (C - B*) / C: largest span " << format_duration(m.largest_span_ns)
+     << ", largest busy " << format_duration(m.largest_busy_ns) << "\n";
+  if (!m.critical_path.ops.empty()) {
+    std::map<int, int> per_rank;
+    for (OpId v : m.critical_path.ops)
+      if (!t.ops[v].is_transfer) ++per_rank[t.ops[v].resource];
+    os << "critical path       " << m.critical_path.ops.size() << " ops: " << format_duration(m.critical_path.compute_ns)
+       << " compute + " << format_duration(m.critical_path.transfer_ns) << " transfer, through "
+       << per_rank.size() << " of " << t.ranks << " ranks\n";
+  }
+  os << "\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%5s %12s %12s %8s %5s %8s %10s %12s %8s | %11s %11s %11s %11s %11s\n", "rank", "busy",
+                "span", "bubble", "peak", "mean L", "lambda/s", "W", "lambda*W", "idle start", "idle end", "wait act",
+                "wait grad", "other");
+  os << line;
+  double worst_little = 0;
+  for (const auto& r : m.ranks) {
+    const double lw = r.arrival_rate_per_s * r.mean_residence_ns * 1e-9;
+    worst_little = std::max(worst_little, std::fabs(lw - r.mean_in_flight));
+    std::snprintf(line, sizeof line, "%5d %12s %12s %7.2f%% %5d %8.3f %10.2f %12s %8.3f | %11s %11s %11s %11s %11s\n", r.rank,
+                  format_duration(r.busy_ns).c_str(), format_duration(r.span_ns).c_str(), r.bubble_fraction * 100,
+                  r.peak_in_flight, r.mean_in_flight, r.arrival_rate_per_s,
+                  format_duration(static_cast<TimeNs>(std::llround(r.mean_residence_ns))).c_str(), lw,
+                  format_duration(r.idle_leading_ns).c_str(), format_duration(r.idle_trailing_ns).c_str(),
+                  format_duration(r.idle_waiting_activation_ns).c_str(), format_duration(r.idle_waiting_gradient_ns).c_str(),
+                  format_duration(r.idle_other_ns).c_str());
+    os << line;
+  }
+  os << "Little's law per rank: L (time-average in flight, from the timeline) vs lambda*W (arrival rate x mean residence): "
+     << (worst_little < 1e-6 ? "holds" : "DIFFERS") << ", largest |L - lambda*W| = " << fmt("%.3g", worst_little) << "\n";
+  bool any_bytes = false;
+  for (const auto& r : m.ranks) any_bytes = any_bytes || r.peak_activation_bytes > 0;
+  if (any_bytes) {
+    os << "peak activation memory per rank (GiB):";
+    for (const auto& r : m.ranks) os << ' ' << fmt("%.2f", static_cast<double>(r.peak_activation_bytes) / (1024.0 * 1024 * 1024));
+    os << "\n";
+  }
+  if (!m.links.empty()) {
+    const LinkMetrics* busiest = &m.links[0];
+    std::int64_t queued = 0;
+    for (const auto& l : m.links) {
+      queued += l.queued_transfers;
+      if (l.busy_ns > busiest->busy_ns) busiest = &l;
+    }
+    os << "links: " << m.links.size() << " used; busiest " << busiest->src << "->" << busiest->dst << " busy "
+       << format_duration(busiest->busy_ns) << " ("
+       << pct(m.makespan_ns > 0 ? static_cast<double>(busiest->busy_ns) / static_cast<double>(m.makespan_ns) : 0)
+       << " of the makespan); " << queued << " transfers waited for a busy link\n";
+  }
+  return os.str();
+}
+
+}  // namespace ppsim

@@ -1,0 +1,35 @@
+#pragma once
+// One simulation, end to end: config -> op costs -> schedule -> DAG -> engine -> metrics.
+#include <string>
+#include <vector>
+
+#include "schedules/schedule.h"
+#include "sim/config/config.h"
+#include "sim/dag.h"
+#include "sim/metrics.h"
+#include "sim/op_costs.h"
+#include "sim/timeline.h"
+
+namespace ppsim {
+
+struct SimulationResult {
+  Schedule schedule;
+  OpCosts costs;
+  Dag dag;
+  Timeline timeline;
+  Metrics metrics;
+  std::string times_source;  // "explicit times", "roofline (h100-sxm)", "profile: ...", ...
+};
+
+// Builds the schedule the config names: a generator, or the custom CSV (validated either way).
+Schedule make_schedule(const SimulationConfig& config);
+
+// Per-stage op costs for a schedule from the config's explicit per-rank times.
+OpCosts costs_from_times(const ExplicitTimes& times, const Schedule& schedule);
+
+SimulationResult run_simulation(const SimulationConfig& config);
+
+// The same pipeline from an already-built schedule and costs (tests, benchmarks, measure).
+SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options = {});
+
+}  // namespace ppsim

@@ -1,0 +1,54 @@
+#pragma once
+// The results of a run, simulated or measured: every op with its resource, start and end. It is the
+// single source for every metric and report.
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schedules/action.h"
+#include "sim/time.h"
+
+namespace ppsim {
+
+using OpId = std::uint32_t;
+constexpr OpId kNoOp = std::numeric_limits<OpId>::max();
+
+// One node of the DAG: a compute action on a rank, or a transfer on a directional link.
+struct Op {
+  TimeNs duration = 0;
+  std::int32_t resource = 0;    // ranks are resources 0..P-1, links follow
+  std::int32_t stage = 0;       // compute: its virtual stage; transfer: the sending stage
+  std::int32_t microbatch = 0;
+  ActionKind kind = ActionKind::F;  // compute kind; a transfer carries F (activation) or B (gradient)
+  bool is_transfer = false;
+};
+
+struct Resource {
+  std::string name;  // "rank 3" or "link 3->4"
+  int rank = -1;     // compute resources
+  int src = -1, dst = -1;  // links
+  bool is_link() const { return src >= 0; }
+};
+
+// What the ops are, independent of when they ran; shared by the DAG and every timeline of it.
+struct OpTable {
+  int ranks = 0, chunks = 1, stages = 0, microbatches = 0;
+  std::vector<int> rank_of_stage;
+  std::vector<Op> ops;                 // compute ops first (rank by rank, in order), then transfers
+  std::vector<Resource> resources;     // ranks 0..P-1, then links
+  std::vector<OpId> rank_begin;        // compute ops of rank r: [rank_begin[r], rank_begin[r+1])
+  OpId compute_ops() const { return rank_begin.empty() ? 0 : rank_begin.back(); }
+};
+
+struct Timeline {
+  std::shared_ptr<const OpTable> table;
+  std::vector<TimeNs> start, end;  // per op
+  // The op whose completion let each op start (its last input, or the previous transfer on a busy
+  // link); kNoOp for ops that started at time zero. Empty for measured timelines.
+  std::vector<OpId> cause;
+  std::string source;  // "simulated" or "measured (...)"
+};
+
+}  // namespace ppsim
