@@ -1,6 +1,7 @@
 #include "models/stage_costs.h"
 
 #include <cmath>
+#include <algorithm>
 #include <set>
 
 #include "models/roofline.h"
@@ -149,15 +150,35 @@ StageCostTable build_stage_costs(const ModelSpec& m, const HardwareSpec& hw, con
   }
 
   table.boundary_bytes = boundary_activation_bytes(m, shape);
-  if (measured && measured->link) {
-    table.transfer = link_time(static_cast<double>(table.boundary_bytes), *measured->link);
-    table.transfer_source = profile_source(*measured);
-  } else {
-    const bool intra = s.link == LinkChoice::IntraNode || (s.link == LinkChoice::Auto && s.stages <= hw.gpus_per_node);
-    table.transfer = link_time(static_cast<double>(table.boundary_bytes), intra ? hw.intra_node : hw.inter_node,
-                               s.efficiency.value_or(hw.efficiency));
-    table.transfer_source = intra ? "spec:intra_node" : "spec:inter_node";
+  const double bytes = static_cast<double>(table.boundary_bytes);
+  const Efficiency eff = s.efficiency.value_or(hw.efficiency);
+  const TimeNs intra = link_time(bytes, hw.intra_node, eff);
+  const TimeNs inter = link_time(bytes, hw.inter_node, eff);
+  std::set<std::string> used;
+  for (int v = 0; v + 1 < p.virtual_stages(); ++v) {
+    const int from = v % s.stages, to = (v + 1) % s.stages;
+    TimeNs hop = 0;
+    if (from == to) {
+      hop = 0;
+    } else if (measured && measured->link) {
+      hop = link_time(bytes, *measured->link);
+      used.insert(profile_source(*measured));
+    } else {
+      const bool same_node = s.link == LinkChoice::IntraNode ||
+                             (s.link == LinkChoice::Auto && from / hw.gpus_per_node == to / hw.gpus_per_node);
+      hop = same_node ? intra : inter;
+      used.insert(same_node ? "spec:intra_node" : "spec:inter_node");
+    }
+    table.boundary_transfer.push_back(hop);
+    table.transfer = std::max(table.transfer, hop);
   }
+  if (used.empty()) {  // one rank: report what a hop would cost
+    table.transfer = measured && measured->link ? link_time(bytes, *measured->link)
+                                                : (s.link == LinkChoice::InterNode ? inter : intra);
+    used.insert(measured && measured->link ? profile_source(*measured)
+                                           : (s.link == LinkChoice::InterNode ? "spec:inter_node" : "spec:intra_node"));
+  }
+  table.transfer_source = used.size() == 1 ? *used.begin() : "spec:mixed";
 
   LayerShape plain = shape;
   plain.recompute = Recompute::None;

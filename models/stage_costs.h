@@ -17,7 +17,7 @@ namespace ppsim {
 
 // Which hardware link one pipeline hop uses when no measured link fit is given.
 enum class LinkChoice {
-  Auto,       // intra-node when all P stages fit in one node (P <= gpus_per_node), else inter-node
+  Auto,       // intra-node between ranks on the same node (rank / gpus_per_node), else inter-node
   IntraNode,
   InterNode,
 };
@@ -68,8 +68,12 @@ struct StageCostTable {
   int chunks = 1;           // V
   std::vector<StageCost> stages;  // size P*V, virtual-stage order; rank of stage v is v % P
   std::int64_t boundary_bytes = 0;  // activation sent between consecutive stages per micro-batch
-  TimeNs transfer = 0;              // one hop of boundary_bytes (the gradient back costs the same)
-  std::string transfer_source;      // "profile:<path>" or "spec:intra_node" / "spec:inter_node"
+  TimeNs transfer = 0;              // one hop of boundary_bytes: the slowest boundary's time
+  std::string transfer_source;      // "profile:<path>", "spec:intra_node", "spec:inter_node" or "spec:mixed"
+  // Per boundary v (virtual stage v -> v+1, size P*V-1): the hop's time in either direction. With
+  // LinkChoice::Auto and P > gpus_per_node, rank r is taken to sit on node r / gpus_per_node, so
+  // only hops between nodes use the inter-node link. Boundaries within one rank (P = 1) cost 0.
+  std::vector<TimeNs> boundary_transfer;
   // F + B + W FLOPs of one micro-batch through the whole model without recompute ("model FLOPs",
   // the numerator of MFU; recomputation is excluded as in PaLM's MFU definition).
   double model_flops_per_microbatch = 0;

@@ -75,6 +75,27 @@ TEST(StageCosts, SumsLayerCostsPerVirtualStage) {
   const StageCostTable tf = build_stage_costs(m, hw, far, partition({2, 2, 2, 2}), std::nullopt);
   EXPECT_EQ(tf.transfer, 6'000 + std::llround(32768.0 / (50e9 * 0.8) * 1e9));
   EXPECT_EQ(tf.transfer_source, "spec:inter_node");
+  EXPECT_EQ(tf.boundary_transfer, std::vector<TimeNs>(3, tf.transfer));
+  EXPECT_EQ(t.boundary_transfer, std::vector<TimeNs>(3, t.transfer));
+}
+
+TEST(StageCosts, HopsBetweenNodesUseTheInterNodeLink) {
+  const ModelSpec m = load_model("gpt3-125m");  // 12 blocks
+  const HardwareSpec hw = load_hardware("h100-sxm");
+  // 12 ranks on 8-GPU nodes: only the hop from rank 7 to rank 8 leaves the node.
+  const StageCostTable t =
+      build_stage_costs(m, hw, settings(12, 1), partition(std::vector<int>(12, 1)), std::nullopt);
+  const double bytes = 128 * 2 * 768 * 2;
+  const TimeNs intra = 3'000 + std::llround(bytes / (450e9 * 0.8) * 1e9);
+  const TimeNs inter = 6'000 + std::llround(bytes / (50e9 * 0.8) * 1e9);
+  ASSERT_EQ(t.boundary_transfer.size(), 11u);
+  for (int v = 0; v < 11; ++v) EXPECT_EQ(t.boundary_transfer[v], v == 7 ? inter : intra) << v;
+  EXPECT_EQ(t.transfer, inter);
+  EXPECT_EQ(t.transfer_source, "spec:mixed");
+  // One rank with two chunks: the chunk boundary stays on the GPU.
+  const StageCostTable one = build_stage_costs(m, hw, settings(1, 2), partition({6, 6}), std::nullopt);
+  EXPECT_EQ(one.boundary_transfer, std::vector<TimeNs>{0});
+  EXPECT_EQ(one.transfer_source, "spec:intra_node");
 }
 
 TEST(StageCosts, ModelFlopsAreMegatronsWithoutRecompute) {
