@@ -1,0 +1,106 @@
+#include "calibrate/calibration.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace ppsim {
+
+Timing summarize(std::vector<TimeNs> samples, double flops) {
+  assert(!samples.empty());
+  std::sort(samples.begin(), samples.end());
+  auto rank = [&](double q) {
+    const auto i = static_cast<std::size_t>(std::lround(q * double(samples.size() - 1)));
+    return samples[i];
+  };
+  Timing t;
+  t.median_ns = rank(0.5);
+  t.p10_ns = rank(0.1);
+  t.p90_ns = rank(0.9);
+  t.flops = flops;
+  t.tflops = flops > 0 && t.median_ns > 0 ? flops / double(t.median_ns) * 1e-3 : 0.0;  // flop/ns = 1e9 flop/s
+  return t;
+}
+
+void ProgressBar::update(double fraction, const std::string& what) {
+  if (!enabled_) return;
+  constexpr int kWidth = 30;
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  const int filled = static_cast<int>(fraction * kWidth + 0.5);
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar.resize(kWidth, '.');
+  std::fprintf(out_, "\r[%s] %3d%% %-40.40s", bar.c_str(), static_cast<int>(fraction * 100 + 0.5), what.c_str());
+  std::fflush(out_);
+  drawn_ = true;
+}
+
+void ProgressBar::finish() {
+  if (!enabled_ || !drawn_) return;
+  std::fprintf(out_, "\r%*s\r", 80, "");
+  std::fflush(out_);
+  drawn_ = false;
+}
+
+namespace {
+std::string us(TimeNs ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", double(ns) / 1e3);
+  return buf;
+}
+}  // namespace
+
+std::string summary_table(const Profile& p) {
+  std::ostringstream o;
+  char line[256];
+  o << "device: " << p.device.kind << " (" << p.device.name << ")";
+  if (p.device.kind == "cpu") o << ", " << p.device.threads << " thread(s)";
+  o << "\nmodel: " << p.model.name << ", micro-batch " << p.micro_batch_size << ", sequence " << p.sequence_length
+    << ", " << to_string(p.dtype);
+  if (!p.requested_dtype.empty()) o << " (" << p.requested_dtype << " requested)";
+  o << ", " << p.repeats << " repeats\n\n";
+  std::snprintf(line, sizeof line, "%-10s %-16s %12s %22s %9s\n", "layer", "pass", "median us", "p10 .. p90 us",
+                "TFLOP/s");
+  o << line;
+  const std::pair<const char*, const LayerProfile*> layers[] = {
+      {"embedding", &p.embedding}, {"block", &p.block}, {"head", &p.head}};
+  for (const auto& [name, l] : layers) {
+    const std::pair<const char*, const Timing*> passes[] = {
+        {"forward", &l->forward}, {"backward_input", &l->backward_input}, {"backward_weight", &l->backward_weight}};
+    for (const auto& [pass, t] : passes) {
+      const std::string spread = us(t->p10_ns) + " .. " + us(t->p90_ns);
+      char tf[16] = "-";
+      if (t->tflops > 0) std::snprintf(tf, sizeof tf, "%.3f", t->tflops);
+      std::snprintf(line, sizeof line, "%-10s %-16s %12s %22s %9s\n", name, pass, us(t->median_ns).c_str(),
+                    spread.c_str(), tf);
+      o << line;
+    }
+  }
+  o << "\ntransfer: ";
+  if (p.transfer.measured) {
+    const auto& f = p.transfer.fit;
+    std::snprintf(line, sizeof line,
+                  "%s %s: alpha %.2f us, beta %.2f GB/s, R^2 %.5f, worst residual %.1f%% at %lld bytes\n",
+                  p.transfer.method.c_str(), p.transfer.between.c_str(), f.alpha_s * 1e6, f.beta_bytes_per_s / 1e9,
+                  f.r2, f.worst_relative * 100, static_cast<long long>(f.worst_bytes));
+    o << line;
+  } else {
+    o << "not measured: " << p.transfer.reason << "\n";
+  }
+  double worst = -1;
+  std::string worst_name;
+  for (const auto& k : p.kernels)
+    if (k.max_relative_error && *k.max_relative_error > worst) {
+      worst = *k.max_relative_error;
+      worst_name = k.layer + "." + k.pass + "." + k.name;
+    }
+  if (worst >= 0) {
+    std::snprintf(line, sizeof line, "numerics: worst relative error %.2e (%s) against the float64 reference\n",
+                  worst, worst_name.c_str());
+    o << line;
+  }
+  return o.str();
+}
+
+}  // namespace ppsim

@@ -1,0 +1,55 @@
+#pragma once
+// What a calibration run is asked to do, shared by the CPU and CUDA backends, plus the progress
+// bar and the summary table the subcommand prints.
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "calibrate/profile.h"
+#include "models/model_spec.h"
+
+namespace ppsim {
+
+// Called with the fraction done in [0, 1] and what is being measured now.
+using ProgressFn = std::function<void(double fraction, const std::string& what)>;
+
+struct CalibrationOptions {
+  ModelSpec model;
+  int micro_batch_size = 1;
+  int sequence_length = 128;
+  DType dtype = DType::BF16;      // requested; the CPU backend computes in fp32 and records both
+  int repeats = 10;               // timed runs per region (median, p10, p90 over these)
+  int warmup = 2;                 // untimed runs before them
+  int threads = 1;                // cpu: threads for the layer kernels
+  std::vector<int> gpus;          // cuda: devices to use (empty: all visible)
+  bool measure_transfers = true;
+  std::int64_t min_transfer_bytes = 4 << 10;
+  std::int64_t max_transfer_bytes = 64 << 20;  // cpu default; cuda sweeps to 1 GiB
+  bool check_numerics = true;     // compare each layer with the float64 reference on a small case
+  ProgressFn progress;            // may be empty
+};
+
+// Median, 10th and 90th percentile (nearest rank) of nanosecond samples; flops per run gives tflops.
+Timing summarize(std::vector<TimeNs> samples, double flops);
+
+// A one-line progress bar redrawn in place with '\r'; draws nothing when disabled (stderr not a TTY).
+class ProgressBar {
+ public:
+  ProgressBar(std::FILE* out, bool enabled) : out_(out), enabled_(enabled) {}
+  ~ProgressBar() { finish(); }
+  void update(double fraction, const std::string& what);
+  void finish();
+
+ private:
+  std::FILE* out_;
+  bool enabled_;
+  bool drawn_ = false;
+};
+
+// The table printed at the end: one row per layer and pass (median, p10-p90, TFLOP/s), the
+// transfer fit and the numerics checks.
+std::string summary_table(const Profile& profile);
+
+}  // namespace ppsim

@@ -1,0 +1,116 @@
+// The CPU calibration of the tiny model end to end: fast, sane numbers, checked numerics, a profile
+// that loads back.
+#include "calibrate/cpu/cpu_calibrator.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "models/model_loader.h"
+#include "sim/error.h"
+
+namespace ppsim {
+namespace {
+
+CalibrationOptions tiny_options() {
+  CalibrationOptions o;
+  o.model = load_model("tiny");
+  o.micro_batch_size = 1;
+  o.sequence_length = 64;
+  o.repeats = 3;
+  o.warmup = 1;
+  o.max_transfer_bytes = 1 << 20;
+  return o;
+}
+
+TEST(CpuCalibrator, TinyModelEndToEnd) {
+  CalibrationOptions o = tiny_options();
+  double last = 0;
+  int calls = 0;
+  o.progress = [&](double f, const std::string&) {
+    EXPECT_GE(f, last);
+    last = f;
+    ++calls;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  const Profile p = calibrate_cpu(o);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_NEAR(last, 1.0, 1e-9);
+  EXPECT_GT(calls, 3);
+
+  EXPECT_EQ(p.device.kind, "cpu");
+  EXPECT_EQ(p.dtype, DType::FP32);
+  EXPECT_EQ(p.requested_dtype, "bf16");
+  EXPECT_EQ(p.model.name, "tiny");
+  for (const LayerProfile* l : {&p.block, &p.head}) {
+    for (const Timing* t : {&l->forward, &l->backward_input, &l->backward_weight}) {
+      EXPECT_GT(t->median_ns, 0);
+      EXPECT_LE(t->p10_ns, t->median_ns);
+      EXPECT_LE(t->median_ns, t->p90_ns);
+      EXPECT_GT(t->tflops, 0);
+    }
+  }
+  EXPECT_EQ(p.block.activation_bytes, 64 * 64 * 4);
+  EXPECT_EQ(p.block.gradient_bytes, 64 * 64 * 4);
+  EXPECT_EQ(p.head.activation_bytes, 0);
+  EXPECT_GT(p.block.stash_bytes, p.block.activation_bytes);
+  EXPECT_GT(p.block.parameter_bytes, 12 * 64 * 64 * 4 - 1);
+
+  ASSERT_EQ(p.kernels.size(), 9u);
+  for (const auto& k : p.kernels) {
+    ASSERT_TRUE(k.max_relative_error.has_value());
+    EXPECT_LT(*k.max_relative_error, 1e-4) << k.name;
+  }
+  ASSERT_TRUE(p.transfer.measured);
+  EXPECT_EQ(p.transfer.samples.size(), 5u);  // 4 KiB .. 1 MiB by factors of 4
+  EXPECT_GT(p.transfer.fit.beta_bytes_per_s, 0);
+  EXPECT_GE(p.transfer.fit.alpha_s, 0);
+
+  const auto path = (std::filesystem::temp_directory_path() / "ppsim_cpu_calibration.yaml").string();
+  save_profile(p, path);
+  const Profile q = load_profile(path);
+  std::remove(path.c_str());
+  EXPECT_EQ(q.block.forward.median_ns, p.block.forward.median_ns);
+  EXPECT_EQ(q.transfer.fit.beta_bytes_per_s, p.transfer.fit.beta_bytes_per_s);
+  const auto m = to_layer_times(q);
+  ASSERT_TRUE(m.block && m.link);
+  EXPECT_EQ(m.block->backward_weight, p.block.backward_weight.median_ns);
+  EXPECT_NE(summary_table(p).find("block"), std::string::npos);
+}
+
+TEST(CpuCalibrator, NumericsOfEveryVariant) {
+  ModelSpec s = load_model("tiny");
+  for (auto norm : {Norm::LayerNorm, Norm::RmsNorm})
+    for (auto act : {Activation::Gelu, Activation::SwiGlu})
+      for (int kv : {s.heads, 1}) {
+        s.norm = norm;
+        s.activation = act;
+        s.kv_heads = kv;
+        for (const auto& r : check_cpu_numerics(s)) EXPECT_LT(r.max_relative_error, 1e-4) << r.layer << r.pass;
+      }
+}
+
+TEST(CpuCalibrator, RejectsBadOptions) {
+  CalibrationOptions o = tiny_options();
+  o.repeats = 0;
+  EXPECT_THROW(calibrate_cpu(o), InputError);
+  o = tiny_options();
+  o.model.heads = 3;
+  EXPECT_THROW(calibrate_cpu(o), InputError);
+}
+
+TEST(Summarize, NearestRankPercentiles) {
+  std::vector<TimeNs> s;
+  for (int i = 10; i >= 0; --i) s.push_back(i * 100);
+  const Timing t = summarize(s, 2000.0);
+  EXPECT_EQ(t.median_ns, 500);
+  EXPECT_EQ(t.p10_ns, 100);
+  EXPECT_EQ(t.p90_ns, 900);
+  EXPECT_DOUBLE_EQ(t.tflops, 2000.0 / 500 * 1e-3);
+}
+
+}  // namespace
+}  // namespace ppsim
