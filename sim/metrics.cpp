@@ -100,7 +100,8 @@ Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
     rm.span_ns = rm.last_end_ns - rm.first_start_ns;
     rm.idle_leading_ns = rm.first_start_ns;
     rm.idle_trailing_ns = m.makespan_ns - rm.last_end_ns;
-    rm.bubble_fraction = T > 0 ? 1.0 - static_cast<double>(rm.busy_ns) / T : 0;
+    // One rounding only (idle / makespan), so balanced cases equal the closed forms exactly.
+    rm.bubble_fraction = T > 0 ? static_cast<double>(m.makespan_ns - rm.busy_ns) / T : 0;
     if (!std::is_sorted(starts.begin(), starts.end())) std::sort(starts.begin(), starts.end());
     if (!std::is_sorted(ends.begin(), ends.end())) std::sort(ends.begin(), ends.end());
     const InFlight f = sweep(starts, ends);
@@ -114,7 +115,8 @@ Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
     m.largest_span_ns = std::max(m.largest_span_ns, rm.span_ns);
     m.largest_busy_ns = std::max(m.largest_busy_ns, rm.busy_ns);
   }
-  m.bubble_fraction = T > 0 ? 1.0 - static_cast<double>(total_busy) / (static_cast<double>(t.ranks) * T) : 0;
+  const __int128 capacity = static_cast<__int128>(t.ranks) * m.makespan_ns;
+  m.bubble_fraction = T > 0 ? static_cast<double>(capacity - total_busy) / static_cast<double>(capacity) : 0;
   m.bubble_rate_zb = m.largest_span_ns > 0
                          ? static_cast<double>(m.largest_span_ns - m.largest_busy_ns) / static_cast<double>(m.largest_span_ns)
                          : 0;
