@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "models/cost_model.h"
+#include "models/embedded_yaml.h"
 #include "sim/error.h"
 
 namespace ppsim {
@@ -46,6 +47,16 @@ TEST(ModelLoader, EveryShippedModelLoadsAndIsConsistent) {
     EXPECT_EQ(m.hidden % m.heads, 0) << name;
     EXPECT_EQ(m.heads % m.kv_heads, 0) << name;
   }
+}
+
+TEST(ModelLoader, EveryShippedFileCitesItsSource) {
+  for (const EmbeddedFile& f : embedded_models()) {
+    const std::string text = f.text;
+    if (std::string(f.name) == "tiny") continue;  // made up for tests, and says so
+    EXPECT_NE(text.find("# Source: "), std::string::npos) << f.name;
+  }
+  for (const EmbeddedFile& f : embedded_hardware())
+    EXPECT_NE(std::string(f.text).find("datasheet"), std::string::npos) << f.name;
 }
 
 TEST(ModelLoader, ShippedFileMatchesTheInTreeFile) {
