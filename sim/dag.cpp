@@ -41,31 +41,42 @@ void check_acyclic(const Dag& dag) {
     }
   }
   if (done == n) return;
+  // Slow path: the first blocked op of each rank and its unmet inputs.
+  std::vector<OpId> blocked_at(t.ranks, kNoOp);
+  std::vector<char> is_blocked(n, 0);
+  for (int r = 0; r < t.ranks; ++r)
+    for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v)
+      if (pending[v] != 0) {
+        blocked_at[r] = v;
+        is_blocked[v] = 1;
+        break;
+      }
+  std::vector<std::vector<OpId>> unmet_inputs(t.ranks);
+  std::vector<OpId> producer_of_transfer(n, kNoOp);
+  for (OpId u = 0; u < n; ++u)
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, dag.graph))) {
+      const OpId w = boost::target(e, dag.graph);
+      if (t.ops[w].is_transfer) producer_of_transfer[w] = u;
+    }
+  for (OpId u = 0; u < n; ++u)
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, dag.graph))) {
+      const OpId w = boost::target(e, dag.graph);
+      if (!is_blocked[w] || pending[u] == 0) continue;
+      // A transfer waits for its producer: name the producer, which is what the user wrote.
+      const OpId named = t.ops[u].is_transfer ? producer_of_transfer[u] : u;
+      unmet_inputs[t.ops[w].resource].push_back(named);
+    }
   std::ostringstream os;
   os << "deadlock: the schedule's dependencies form a cycle, so these ops wait forever:";
   for (int r = 0; r < t.ranks; ++r) {
-    for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
-      if (pending[v] == 0) continue;
-      os << "\n  rank " << r << " is blocked at step " << (v - t.rank_begin[r]) << " (" << describe_op(t, v)
-         << "), waiting for";
-      bool first = true;
-      for (auto e : boost::make_iterator_range(boost::in_edges(v, dag.graph))) {
-        OpId u = boost::source(e, dag.graph);
-        // A transfer waits for its producer: name the producer, which is what the user wrote.
-        bool unmet = pending[u] != 0;
-        if (t.ops[u].is_transfer) {
-          auto in = boost::in_edges(u, dag.graph);
-          if (in.first != in.second) {
-            OpId producer = boost::source(*in.first, dag.graph);
-            unmet = unmet || pending[producer] != 0;
-            u = producer;
-          }
-        }
-        if (!unmet) continue;
-        os << (first ? " " : ", ") << describe_op(t, u);
-        first = false;
-      }
-      break;
+    const OpId v = blocked_at[r];
+    if (v == kNoOp) continue;
+    os << "\n  rank " << r << " is blocked at step " << (v - t.rank_begin[r]) << " (" << describe_op(t, v)
+       << "), waiting for";
+    bool first = true;
+    for (OpId u : unmet_inputs[r]) {
+      os << (first ? " " : ", ") << describe_op(t, u);
+      first = false;
     }
   }
   throw DeadlockError(os.str());

@@ -13,7 +13,9 @@
 
 namespace ppsim {
 
-using DagGraph = boost::compressed_sparse_row_graph<boost::bidirectionalS, boost::no_property, boost::no_property,
+// Out-edges only: the hot paths walk forward; the rare backward questions (who blocks a deadlocked
+// op) scan the edge list instead of doubling the graph's size.
+using DagGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
                                                     boost::no_property, OpId, OpId>;
 
 struct Dag {

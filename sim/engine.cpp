@@ -39,20 +39,28 @@ Timeline simulate(const Dag& dag) {
   std::vector<LinkState> links(t.resources.size());
 
   EventQueue queue;
-  queue.reserve(t.resources.size() * 2 + 16);
+  const auto& g = dag.graph;
+  const OpId compute_count = t.compute_ops();
   auto start_op = [&](OpId v, TimeNs now, OpId why) {
     tl.start[v] = now;
     tl.cause[v] = why;
     queue.push(now + t.ops[v].duration, v);
+    // The successors are touched when v ends, a while from now: fetch them meanwhile, so the
+    // engine is not bound by cache misses on the far ends of its edges.
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
+      const OpId w = boost::target(e, g);
+      __builtin_prefetch(&pending[w], 1);
+      __builtin_prefetch(&t.ops[w], 0);
+    }
   };
   // An op whose inputs are all in: compute ops run at once (program order is an edge, so the rank
   // is free); a transfer waits for its link.
   auto on_ready = [&](OpId v, TimeNs now, OpId why) {
-    const Op& op = t.ops[v];
-    if (!op.is_transfer) {
+    if (v < compute_count) {  // compute ops come first in the table, transfers after
       start_op(v, now, why);
       return;
     }
+    const Op& op = t.ops[v];
     LinkState& link = links[op.resource];
     if (link.busy) {
       link.waiting.push_back(v);
@@ -66,16 +74,14 @@ Timeline simulate(const Dag& dag) {
     if (pending[v] == 0) on_ready(v, 0, kNoOp);
 
   std::size_t finished = 0;
-  const auto& g = dag.graph;
   while (!queue.empty()) {
-    const EventQueue::Event ev = queue.pop();
+    const Event ev = queue.pop();
     const OpId v = ev.op;
     const TimeNs now = ev.time;
     tl.end[v] = now;
     ++finished;
-    const Op& op = t.ops[v];
-    if (op.is_transfer) {
-      LinkState& link = links[op.resource];
+    if (v >= compute_count) {
+      LinkState& link = links[t.ops[v].resource];
       if (link.has_waiting()) start_op(link.take(), now, v);
       else link.busy = false;
     }

@@ -12,14 +12,16 @@ TimeNs dag_longest_path(const Dag& dag) {
   std::vector<OpId> order;
   order.reserve(ops.size());
   boost::topological_sort(g, std::back_inserter(order));  // reverse topological order
-  std::vector<TimeNs> finish(ops.size(), 0);              // earliest finish of each op
+  std::vector<TimeNs> start(ops.size(), 0);  // earliest start: latest finish of the inputs
   TimeNs longest = 0;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const OpId v = *it;
-    TimeNs start = 0;
-    for (auto e : boost::make_iterator_range(boost::in_edges(v, g))) start = std::max(start, finish[boost::source(e, g)]);
-    finish[v] = start + ops[v].duration;
-    longest = std::max(longest, finish[v]);
+    const TimeNs finish = start[v] + ops[v].duration;
+    longest = std::max(longest, finish);
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
+      TimeNs& s = start[boost::target(e, g)];
+      s = std::max(s, finish);
+    }
   }
   return longest;
 }
