@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs ppsim's build dependencies on Debian 12 (as root) and builds it into build/.
+#   scripts/setup.sh            install + Release build
+# Every Debian package the project needs is listed here and nowhere else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config     # toolchain
+  libboost-graph-dev                   # the dependency DAG (compressed sparse row graph)
+  libboost-program-options-dev         # the command line
+  libyaml-cpp-dev                      # schedule.yaml, models, profiles
+  libeigen3-dev                        # CPU calibration kernels, least-squares fits
+  libgtest-dev                         # tests
+  libbenchmark-dev                     # bench/
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${PPSIM_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j"$jobs"
+echo "setup: built build/ppsim" >&2

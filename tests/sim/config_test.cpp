@@ -1,0 +1,104 @@
+// schedule.yaml parsing: the contract keys, and a clear error (file:line:column, key) for bad input.
+#include <gtest/gtest.h>
+
+#include "sim/config/config.h"
+#include "sim/error.h"
+#include "sim/time.h"
+
+namespace ppsim {
+namespace {
+
+const char* kValid = R"(schedule: zb-h1
+stages: 8
+microbatches: 24
+chunks: 1
+times:
+  forward: 18.5ms
+  backward_input: 18.1ms
+  backward_weight: 9.3ms
+  transfer: 0.6ms
+)";
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "s.yaml", ".");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Config, ParsesTheContractSchema) {
+  SimulationConfig c = parse_config(kValid, "s.yaml", ".");
+  EXPECT_EQ(c.schedule, "zb-h1");
+  EXPECT_EQ(c.stages, 8);
+  EXPECT_EQ(c.microbatches, 24);
+  EXPECT_EQ(c.chunks, 1);
+  ASSERT_TRUE(c.times);
+  EXPECT_EQ(c.times->forward, std::vector<TimeNs>(8, 18'500'000));
+  EXPECT_EQ(c.times->backward_input[3], 18'100'000);
+  EXPECT_EQ(c.times->backward_weight[7], 9'300'000);
+  EXPECT_EQ(c.times->transfer, 600'000);
+}
+
+TEST(Config, PerRankListsAndUnits) {
+  SimulationConfig c = parse_config(
+      "schedule: 1f1b\nstages: 3\nmicrobatches: 4\ntimes:\n  forward: [1s, 2500us, 7ns]\n  backward_input: 1.5 ms\n"
+      "  backward_weight: 0\n",
+      "s.yaml", ".");
+  EXPECT_EQ(c.times->forward, (std::vector<TimeNs>{1'000'000'000, 2'500'000, 7}));
+  EXPECT_EQ(c.times->backward_input, std::vector<TimeNs>(3, 1'500'000));
+  EXPECT_EQ(c.times->backward_weight, std::vector<TimeNs>(3, 0));
+  EXPECT_EQ(c.times->transfer, 0);
+}
+
+TEST(Config, ErrorsNameFileLineColumnAndKey) {
+  EXPECT_EQ(error_of("schedule: zb-h1\nstages: 8\nmicrobatches: [1\n"),
+            error_of("schedule: zb-h1\nstages: 8\nmicrobatches: [1\n"));
+  EXPECT_NE(error_of("schedule: zb-h1\nstages: 8\nmicrobatches: [1\n").find("s.yaml:4:1: malformed YAML"), std::string::npos)
+      << error_of("schedule: zb-h1\nstages: 8\nmicrobatches: [1\n");
+  std::string yaml = kValid;
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string y = yaml;
+    y.replace(y.find(from), from.size(), to);
+    return error_of(y);
+  };
+  EXPECT_EQ(replaced("schedule: zb-h1", "schedule: zb-h3"),
+            "s.yaml:1:11: schedule: unknown schedule 'zb-h3' (valid: gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, custom)");
+  EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got -2)");
+  EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got 0)");
+  EXPECT_EQ(replaced("chunks: 1", "chunks: two"), "s.yaml:4:9: chunks: must be a positive integer (got 'two')");
+  EXPECT_EQ(replaced("forward: 18.5ms", "forward: 18.5 min"),
+            "s.yaml:6:12: times.forward: unknown unit 'min' in '18.5 min' (valid units: ns, us, ms, s)");
+  EXPECT_EQ(replaced("transfer: 0.6ms", "transfer: 0.6"), "s.yaml:9:13: times.transfer: '0.6' needs a unit (ns, us, ms or s)");
+  EXPECT_EQ(replaced("forward: 18.5ms", "forward: -1ms"), "s.yaml:6:12: times.forward: '-1ms' is negative");
+  EXPECT_EQ(replaced("forward: 18.5ms", "forward: [1ms, 2ms]"),
+            "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
+  EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
+            "s.yaml:4:1: chunk: unknown key (valid keys: chunks, microbatches, order_csv, schedule, stages, times)");
+  EXPECT_EQ(replaced("  transfer", "  transfers"),
+            "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, transfer)");
+  EXPECT_EQ(replaced("stages: 8\n", ""), "s.yaml: missing required key 'stages'");
+  EXPECT_EQ(error_of("schedule: custom\nstages: 2\nmicrobatches: 2\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"),
+            "s.yaml: schedule: custom needs 'order_csv' (a CSV of per-rank orders)");
+  EXPECT_EQ(error_of("- a\n- b\n"), "s.yaml: expected a mapping of keys (schedule, stages, microbatches, ...)");
+}
+
+TEST(Time, ParsesAndFormatsDurations) {
+  EXPECT_EQ(parse_duration("18.5ms", "x"), 18'500'000);
+  EXPECT_EQ(parse_duration(" 3 s ", "x"), 3'000'000'000);
+  EXPECT_EQ(parse_duration("0.0015us", "x"), 2);  // rounds to the nearest ns
+  EXPECT_EQ(parse_duration("1e3ns", "x"), 1000);
+  EXPECT_THROW(parse_duration("ms", "x"), InputError);
+  EXPECT_THROW(parse_duration("5 hours", "x"), InputError);
+  EXPECT_EQ(format_duration(18'500'000), "18.500 ms");
+  EXPECT_EQ(format_duration(830), "830 ns");
+  EXPECT_EQ(format_duration(2'100'000'000), "2.100 s");
+  EXPECT_DOUBLE_EQ(parse_bandwidth("400GB/s", "x"), 400e9);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1 GiB/s", "x"), 1073741824.0);
+  EXPECT_EQ(parse_bytes("1.5KiB", "x"), 1536);
+  EXPECT_THROW(parse_bandwidth("400GB", "x"), InputError);
+}
+
+}  // namespace
+}  // namespace ppsim
