@@ -1,0 +1,644 @@
+// Host side of the CUDA backend (plain C++ against the CUDA runtime; kernels live in kernels.cu).
+// NOT YET RUN ON A GPU: it compiles, and the tests that would run it skip without one.
+#include "calibrate/cuda/cuda_calibrator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "calibrate/cpu/layers.h"
+#include "calibrate/cuda/check.h"
+#include "calibrate/cuda/gemm.h"
+#include "calibrate/cuda/kernels.h"
+#include "calibrate/reference.h"
+#include "sim/error.h"
+
+namespace ppsim::cuda {
+namespace {
+
+// A device allocation freed on scope exit.
+struct DevBuf {
+  void* p = nullptr;
+  std::size_t bytes = 0;
+  explicit DevBuf(std::size_t n) : bytes(n) {
+    if (n) PPSIM_CUDA_CHECK(cudaMalloc(&p, n));
+  }
+  ~DevBuf() { cudaFree(p); }
+  DevBuf(const DevBuf&) = delete;
+  DevBuf& operator=(const DevBuf&) = delete;
+  template <class T>
+  T* as() const { return static_cast<T*>(p); }
+};
+
+std::vector<bf16> to_bf16(const ref::RefMatrix& m) {
+  std::vector<bf16> out(static_cast<std::size_t>(m.size()));
+  for (Eigen::Index i = 0; i < m.size(); ++i) out[static_cast<std::size_t>(i)] = __float2bfloat16(float(m.data()[i]));
+  return out;
+}
+ref::RefMatrix from_bf16(const std::vector<bf16>& v, Eigen::Index rows, Eigen::Index cols) {
+  ref::RefMatrix m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = double(__bfloat162float(v[static_cast<std::size_t>(i)]));
+  return m;
+}
+// The inputs as the GPU sees them (rounded to bf16), so the comparison measures the kernel only.
+ref::RefMatrix round_bf16(const ref::RefMatrix& m) { return from_bf16(to_bf16(m), m.rows(), m.cols()); }
+
+std::unique_ptr<DevBuf> upload(const ref::RefMatrix& m) {
+  auto h = to_bf16(m);
+  auto d = std::make_unique<DevBuf>(h.size() * sizeof(bf16));
+  PPSIM_CUDA_CHECK(cudaMemcpy(d->p, h.data(), d->bytes, cudaMemcpyHostToDevice));
+  return d;
+}
+std::unique_ptr<DevBuf> upload_f32(const ref::RefVector& v) {
+  std::vector<float> h(static_cast<std::size_t>(v.size()));
+  for (Eigen::Index i = 0; i < v.size(); ++i) h[static_cast<std::size_t>(i)] = float(v[i]);
+  auto d = std::make_unique<DevBuf>(std::max<std::size_t>(1, h.size()) * sizeof(float));
+  if (!h.empty()) PPSIM_CUDA_CHECK(cudaMemcpy(d->p, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+  return d;
+}
+ref::RefMatrix download(const DevBuf& d, Eigen::Index rows, Eigen::Index cols) {
+  std::vector<bf16> h(static_cast<std::size_t>(rows * cols));
+  PPSIM_CUDA_CHECK(cudaMemcpy(h.data(), d.p, h.size() * sizeof(bf16), cudaMemcpyDeviceToHost));
+  return from_bf16(h, rows, cols);
+}
+
+// ---- Timed regions: an event pair around every kernel of a pass, read after the pass. ----
+struct Region {
+  std::string name;
+  double flops = 0;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  std::vector<TimeNs> samples;
+};
+
+class Recorder {
+ public:
+  explicit Recorder(cudaStream_t s) : stream_(s) {}
+  ~Recorder() {
+    for (auto& [key, regions] : passes_)
+      for (auto& r : regions) {
+        cudaEventDestroy(r.start);
+        cudaEventDestroy(r.stop);
+      }
+  }
+  // Starts one repetition of pass `key` (e.g. "block.forward").
+  void begin(const std::string& key) {
+    key_ = key;
+    index_ = 0;
+  }
+  template <class F>
+  void region(const std::string& name, double flops, F&& launch) {
+    auto& regions = passes_[key_];
+    if (index_ == regions.size()) {
+      Region r;
+      r.name = name;
+      r.flops = flops;
+      PPSIM_CUDA_CHECK(cudaEventCreate(&r.start));
+      PPSIM_CUDA_CHECK(cudaEventCreate(&r.stop));
+      regions.push_back(std::move(r));
+    }
+    Region& r = regions[index_++];
+    PPSIM_CUDA_CHECK(cudaEventRecord(r.start, stream_));
+    launch();
+    PPSIM_CUDA_CHECK(cudaEventRecord(r.stop, stream_));
+  }
+  // Waits for the pass and returns its total time (first start to last stop); keeps per-region
+  // samples when `keep`.
+  TimeNs end(bool keep) {
+    auto& regions = passes_[key_];
+    PPSIM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    float total_ms = 0;
+    PPSIM_CUDA_CHECK(cudaEventElapsedTime(&total_ms, regions.front().start, regions.back().stop));
+    if (keep)
+      for (auto& r : regions) {
+        float ms = 0;
+        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, r.start, r.stop));
+        r.samples.push_back(static_cast<TimeNs>(std::llround(double(ms) * 1e6)));
+      }
+    return static_cast<TimeNs>(std::llround(double(total_ms) * 1e6));
+  }
+  const std::map<std::string, std::vector<Region>>& passes() const { return passes_; }
+
+ private:
+  cudaStream_t stream_;
+  std::string key_;
+  std::size_t index_ = 0;
+  std::map<std::string, std::vector<Region>> passes_;
+};
+
+constexpr std::size_t kL2Flush = 50u << 20;  // rotate inputs over more than the L2 cache
+
+int rotations_for(std::size_t bytes) {
+  return static_cast<int>(std::clamp<std::size_t>((kL2Flush + bytes - 1) / std::max<std::size_t>(bytes, 1), 2, 8));
+}
+
+void fill_random(DevBuf& b, std::uint64_t seed, float scale) {
+  const std::size_t n = b.bytes / sizeof(bf16);
+  std::vector<bf16> h(n);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  for (auto& v : h) v = __float2bfloat16(dist(rng));
+  PPSIM_CUDA_CHECK(cudaMemcpy(b.p, h.data(), b.bytes, cudaMemcpyHostToDevice));
+}
+
+void fill_const_f32(DevBuf& b, float v) {
+  std::vector<float> h(b.bytes / sizeof(float), v);
+  PPSIM_CUDA_CHECK(cudaMemcpy(b.p, h.data(), b.bytes, cudaMemcpyHostToDevice));
+}
+
+void fill_ids(DevBuf& b, int vocab, std::uint64_t seed) {
+  const auto ids = cpu::random_tokens(static_cast<int>(b.bytes / sizeof(int)), vocab, seed);
+  PPSIM_CUDA_CHECK(cudaMemcpy(b.p, ids.data(), b.bytes, cudaMemcpyHostToDevice));
+}
+
+// All buffers of the three layer types for one (model, micro-batch, sequence) and the passes over
+// them. Weight gradients accumulate in fp32 for norms and embedding, bf16 for GEMM outputs.
+class GpuModel {
+ public:
+  GpuModel(const ModelSpec& spec, int micro_batch, int seq, cudaStream_t stream, Gemm& gemm)
+      : s_(spec), mb_(micro_batch), seq_(seq), t_(micro_batch * seq), stream_(stream), gemm_(gemm) {
+    const std::size_t h = spec.hidden, f = spec.ffn_hidden, kv = std::size_t(spec.kv_heads) * spec.head_dim();
+    const std::size_t T = t_, V = spec.vocab, H = spec.heads, S = seq;
+    auto b16 = [](std::size_t n) { return std::make_unique<DevBuf>(n * sizeof(bf16)); };
+    auto f32 = [](std::size_t n) { return std::make_unique<DevBuf>(std::max<std::size_t>(n, 1) * sizeof(float)); };
+    rot_ = rotations_for(T * h * sizeof(bf16));
+    for (int i = 0; i < rot_; ++i) {
+      xs_.push_back(b16(T * h));
+      dys_.push_back(b16(T * h));
+      fill_random(*xs_.back(), 100 + i, 1.f);
+      fill_random(*dys_.back(), 200 + i, 1e-2f);
+      ids_.push_back(std::make_unique<DevBuf>(T * sizeof(int)));
+      targets_.push_back(std::make_unique<DevBuf>(T * sizeof(int)));
+      fill_ids(*ids_.back(), spec.vocab, 300 + i);
+      fill_ids(*targets_.back(), spec.vocab, 400 + i);
+    }
+    const float sh = 1.f / std::sqrt(float(h)), sf = 1.f / std::sqrt(float(f));
+    auto weight = [&](std::size_t n, float scale, std::uint64_t seed) {
+      auto b = b16(n);
+      fill_random(*b, seed, scale);
+      return b;
+    };
+    wq_ = weight(h * h, sh, 1), wk_ = weight(h * kv, sh, 2), wv_ = weight(h * kv, sh, 3), wo_ = weight(h * h, sh, 4);
+    w1_ = weight(h * f, sh, 5), w2_ = weight(f * h, sf, 6);
+    if (swiglu()) w3_ = weight(h * f, sh, 7);
+    table_ = weight(V * h, 1.f, 8), w_out_ = weight(V * h, sh, 9);
+    gain_ = f32(h), bias_ = f32(h);
+    fill_const_f32(*gain_, 1.f);
+    fill_const_f32(*bias_, 0.f);
+    for (auto* g : {&gwq_, &gwo_}) *g = b16(h * h);
+    for (auto* g : {&gwk_, &gwv_}) *g = b16(h * kv);
+    for (auto* g : {&gw1_, &gw2_, &gw3_}) *g = b16(h * f);
+    gw_out_ = b16(V * h);
+    gtable_ = f32(V * h);
+    ggain_ = f32(h), gbias_ = f32(h);
+    for (auto* a : {&n1_, &q_, &attn_, &x1_, &n2_, &y_, &dx1_, &dattn_, &dq_, &dn1_, &dx_, &dn2_}) *a = b16(T * h);
+    for (auto* a : {&k_, &v_, &dk_, &dv_}) *a = b16(T * kv);
+    if (gqa()) for (auto* a : {&ke_, &ve_, &dke_, &dve_}) *a = b16(T * h);
+    for (auto* a : {&u_, &g_, &dg_, &du_}) *a = b16(T * f);
+    if (swiglu()) for (auto* a : {&up_, &dup_}) *a = b16(T * f);
+    p_ = b16(std::size_t(mb_) * H * S * S), dp_ = b16(std::size_t(mb_) * H * S * S);
+    logits_ = b16(T * V);
+    loss_ = f32(T);
+    for (auto* a : {&mean1_, &rstd1_, &mean2_, &rstd2_}) *a = f32(T);
+  }
+
+  bool swiglu() const { return s_.activation == Activation::SwiGlu; }
+  bool gqa() const { return s_.kv_heads != s_.heads; }
+  bool ln() const { return s_.norm == Norm::LayerNorm; }
+  int rotations() const { return rot_; }
+  std::int64_t tokens() const { return t_; }
+
+  // One GEMM as a named region.
+  void mm(Recorder& rec, const std::string& name, bool ta, bool tb, int m, int n, int k, const DevBuf& a, int lda,
+          const DevBuf& b, int ldb, DevBuf& c, int ldc, float beta = 0.f) {
+    GemmShape sh{ta, tb, m, n, k, lda, ldb, ldc};
+    rec.region(name, Gemm::flops(sh), [&] { gemm_.run(sh, a.p, b.p, c.p, beta, stream_); });
+  }
+
+  // Batched over heads within micro-batch `b` (per-head stride d columns, scores stride s*s).
+  void attn_mm(Recorder& rec, const std::string& name, bool ta, bool tb, int m, int n, int k, const bf16* a, int lda,
+               std::int64_t sa, const bf16* b, int ldb, std::int64_t sb, bf16* c, int ldc, std::int64_t sc) {
+    GemmShape sh{ta, tb, m, n, k, lda, ldb, ldc, s_.heads, sa, sb, sc};
+    rec.region(name, Gemm::flops(sh) / 2, [&] { gemm_.run(sh, a, b, c, 0.f, stream_); });  // causal: half useful
+  }
+
+  void embedding_forward(Recorder& rec, int r) {
+    rec.region("gather", 0, [&] {
+      cuda::embedding_forward(ids_[r]->as<int>(), table_->as<bf16>(), y_->as<bf16>(), t_, s_.hidden, stream_);
+    });
+  }
+  void embedding_weight(Recorder& rec, int r) {
+    rec.region("scatter_add", 0, [&] {
+      cuda::embedding_weight_grad(ids_[r]->as<int>(), dys_[r]->as<bf16>(), gtable_->as<float>(), t_, s_.hidden, stream_);
+    });
+  }
+
+  void block_forward(Recorder& rec, int r) {
+    const int h = s_.hidden, f = s_.ffn_hidden, d = s_.head_dim(), H = s_.heads, kv = s_.kv_heads * d, S = seq_;
+    const DevBuf& x = *xs_[r];
+    rec.region("norm1", 0, [&] {
+      norm_forward(ln(), x.as<bf16>(), gain_->as<float>(), bias_->as<float>(), n1_->as<bf16>(), mean1_->as<float>(),
+                   rstd1_->as<float>(), t_, h, stream_);
+    });
+    mm(rec, "q_proj", false, false, t_, h, h, *n1_, h, *wq_, h, *q_, h);
+    mm(rec, "k_proj", false, false, t_, kv, h, *n1_, h, *wk_, kv, *k_, kv);
+    mm(rec, "v_proj", false, false, t_, kv, h, *n1_, h, *wv_, kv, *v_, kv);
+    const DevBuf& K = gqa() ? *ke_ : *k_;
+    const DevBuf& Vb = gqa() ? *ve_ : *v_;
+    if (gqa())
+      rec.region("expand_kv", 0, [&] {
+        expand_kv(k_->as<bf16>(), ke_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
+        expand_kv(v_->as<bf16>(), ve_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
+      });
+    const std::int64_t ss = std::int64_t(S) * S;
+    for (int b = 0; b < mb_; ++b) {
+      const std::int64_t off = std::int64_t(b) * S * h;
+      bf16* P = p_->as<bf16>() + b * H * ss;
+      attn_mm(rec, "attn_scores", false, true, S, S, d, q_->as<bf16>() + off, h, d, K.as<bf16>() + off, h, d, P, S, ss);
+      rec.region("attn_softmax", 0,
+                 [&] { causal_softmax_forward(P, 1.f / std::sqrt(float(d)), std::int64_t(H) * S, S, stream_); });
+      attn_mm(rec, "attn_values", false, false, S, d, S, P, S, ss, Vb.as<bf16>() + off, h, d, attn_->as<bf16>() + off, h,
+              d);
+    }
+    rec.region("residual_copy", 0,
+               [&] { PPSIM_CUDA_CHECK(cudaMemcpyAsync(x1_->p, x.p, x.bytes, cudaMemcpyDeviceToDevice, stream_)); });
+    mm(rec, "o_proj_residual", false, false, t_, h, h, *attn_, h, *wo_, h, *x1_, h, 1.f);
+    rec.region("norm2", 0, [&] {
+      norm_forward(ln(), x1_->as<bf16>(), gain_->as<float>(), bias_->as<float>(), n2_->as<bf16>(), mean2_->as<float>(),
+                   rstd2_->as<float>(), t_, h, stream_);
+    });
+    mm(rec, "mlp_up", false, false, t_, f, h, *n2_, h, *w1_, f, *u_, f);
+    if (swiglu()) mm(rec, "mlp_gate", false, false, t_, f, h, *n2_, h, *w3_, f, *up_, f);
+    rec.region("activation", 0, [&] {
+      activation_forward(swiglu(), u_->as<bf16>(), swiglu() ? up_->as<bf16>() : nullptr, g_->as<bf16>(),
+                         std::int64_t(t_) * f, stream_);
+    });
+    rec.region("residual_copy2", 0,
+               [&] { PPSIM_CUDA_CHECK(cudaMemcpyAsync(y_->p, x1_->p, x1_->bytes, cudaMemcpyDeviceToDevice, stream_)); });
+    mm(rec, "mlp_down_residual", false, false, t_, h, f, *g_, f, *w2_, h, *y_, h, 1.f);
+  }
+
+  void block_backward_input(Recorder& rec, int r) {
+    const int h = s_.hidden, f = s_.ffn_hidden, d = s_.head_dim(), H = s_.heads, kv = s_.kv_heads * d, S = seq_;
+    const DevBuf& dy = *dys_[r];
+    const DevBuf& x = *xs_[r];
+    mm(rec, "mlp_down_dgrad", false, true, t_, f, h, dy, h, *w2_, h, *dg_, f);
+    rec.region("activation_backward", 0, [&] {
+      activation_backward(swiglu(), dg_->as<bf16>(), u_->as<bf16>(), swiglu() ? up_->as<bf16>() : nullptr,
+                          du_->as<bf16>(), swiglu() ? dup_->as<bf16>() : nullptr, std::int64_t(t_) * f, stream_);
+    });
+    mm(rec, "mlp_up_dgrad", false, true, t_, h, f, *du_, f, *w1_, f, *dn2_, h);
+    if (swiglu()) mm(rec, "mlp_gate_dgrad", false, true, t_, h, f, *dup_, f, *w3_, f, *dn2_, h, 1.f);
+    rec.region("norm2_backward", 0, [&] {
+      norm_backward(ln(), dn2_->as<bf16>(), x1_->as<bf16>(), gain_->as<float>(), mean2_->as<float>(),
+                    rstd2_->as<float>(), dy.as<bf16>(), dx1_->as<bf16>(), t_, h, stream_);
+    });
+    mm(rec, "o_proj_dgrad", false, true, t_, h, h, *dx1_, h, *wo_, h, *dattn_, h);
+    const DevBuf& K = gqa() ? *ke_ : *k_;
+    const DevBuf& Vb = gqa() ? *ve_ : *v_;
+    DevBuf& dK = gqa() ? *dke_ : *dk_;
+    DevBuf& dV = gqa() ? *dve_ : *dv_;
+    const std::int64_t ss = std::int64_t(S) * S;
+    for (int b = 0; b < mb_; ++b) {
+      const std::int64_t off = std::int64_t(b) * S * h;
+      const bf16* P = p_->as<bf16>() + b * H * ss;
+      bf16* dP = dp_->as<bf16>() + b * H * ss;
+      const bf16* dO = dattn_->as<bf16>() + off;
+      attn_mm(rec, "attn_dv", true, false, S, d, S, P, S, ss, dO, h, d, dV.as<bf16>() + off, h, d);
+      attn_mm(rec, "attn_dp", false, true, S, S, d, dO, h, d, Vb.as<bf16>() + off, h, d, dP, S, ss);
+      rec.region("attn_softmax_backward", 0, [&] {
+        causal_softmax_backward(P, dP, 1.f / std::sqrt(float(d)), std::int64_t(H) * S, S, stream_);
+      });
+      attn_mm(rec, "attn_dq", false, false, S, d, S, dP, S, ss, K.as<bf16>() + off, h, d, dq_->as<bf16>() + off, h, d);
+      attn_mm(rec, "attn_dk", true, false, S, d, S, dP, S, ss, q_->as<bf16>() + off, h, d, dK.as<bf16>() + off, h, d);
+    }
+    if (gqa())
+      rec.region("reduce_kv", 0, [&] {
+        reduce_kv(dke_->as<bf16>(), dk_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
+        reduce_kv(dve_->as<bf16>(), dv_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
+      });
+    mm(rec, "q_proj_dgrad", false, true, t_, h, h, *dq_, h, *wq_, h, *dn1_, h);
+    mm(rec, "k_proj_dgrad", false, true, t_, h, kv, *dk_, kv, *wk_, kv, *dn1_, h, 1.f);
+    mm(rec, "v_proj_dgrad", false, true, t_, h, kv, *dv_, kv, *wv_, kv, *dn1_, h, 1.f);
+    rec.region("norm1_backward", 0, [&] {
+      norm_backward(ln(), dn1_->as<bf16>(), x.as<bf16>(), gain_->as<float>(), mean1_->as<float>(), rstd1_->as<float>(),
+                    dx1_->as<bf16>(), dx_->as<bf16>(), t_, h, stream_);
+    });
+  }
+
+  void block_backward_weight(Recorder& rec, int r) {
+    const int h = s_.hidden, f = s_.ffn_hidden, kv = s_.kv_heads * s_.head_dim();
+    mm(rec, "q_proj_wgrad", true, false, h, h, t_, *n1_, h, *dq_, h, *gwq_, h, 1.f);
+    mm(rec, "k_proj_wgrad", true, false, h, kv, t_, *n1_, h, *dk_, kv, *gwk_, kv, 1.f);
+    mm(rec, "v_proj_wgrad", true, false, h, kv, t_, *n1_, h, *dv_, kv, *gwv_, kv, 1.f);
+    mm(rec, "o_proj_wgrad", true, false, h, h, t_, *attn_, h, *dx1_, h, *gwo_, h, 1.f);
+    mm(rec, "mlp_up_wgrad", true, false, h, f, t_, *n2_, h, *du_, f, *gw1_, f, 1.f);
+    if (swiglu()) mm(rec, "mlp_gate_wgrad", true, false, h, f, t_, *n2_, h, *dup_, f, *gw3_, f, 1.f);
+    mm(rec, "mlp_down_wgrad", true, false, f, h, t_, *g_, f, *dys_[r], h, *gw2_, h, 1.f);
+    rec.region("norm_wgrad", 0, [&] {
+      norm_weight_grad(dn1_->as<bf16>(), xs_[r]->as<bf16>(), mean1_->as<float>(), rstd1_->as<float>(),
+                       ggain_->as<float>(), ln() ? gbias_->as<float>() : nullptr, t_, h, stream_);
+      norm_weight_grad(dn2_->as<bf16>(), x1_->as<bf16>(), mean2_->as<float>(), rstd2_->as<float>(),
+                       ggain_->as<float>(), ln() ? gbias_->as<float>() : nullptr, t_, h, stream_);
+    });
+  }
+
+  void head_forward(Recorder& rec, int r) {
+    const int h = s_.hidden, V = s_.vocab;
+    rec.region("final_norm", 0, [&] {
+      norm_forward(ln(), xs_[r]->as<bf16>(), gain_->as<float>(), bias_->as<float>(), n1_->as<bf16>(),
+                   mean1_->as<float>(), rstd1_->as<float>(), t_, h, stream_);
+    });
+    mm(rec, "lm_head", false, true, t_, V, h, *n1_, h, *w_out_, h, *logits_, V);
+    rec.region("cross_entropy", 0, [&] {
+      cross_entropy_forward(logits_->as<bf16>(), targets_[r]->as<int>(), loss_->as<float>(), t_, V, stream_);
+    });
+  }
+  void head_backward_input(Recorder& rec, int r) {
+    const int h = s_.hidden, V = s_.vocab;
+    rec.region("cross_entropy_backward", 0,
+               [&] { cross_entropy_backward(logits_->as<bf16>(), targets_[r]->as<int>(), t_, V, stream_); });
+    mm(rec, "lm_head_dgrad", false, false, t_, h, V, *logits_, V, *w_out_, h, *dn1_, h);
+    rec.region("final_norm_backward", 0, [&] {
+      norm_backward(ln(), dn1_->as<bf16>(), xs_[r]->as<bf16>(), gain_->as<float>(), mean1_->as<float>(),
+                    rstd1_->as<float>(), nullptr, dx_->as<bf16>(), t_, h, stream_);
+    });
+  }
+  void head_backward_weight(Recorder& rec, int r) {
+    const int h = s_.hidden, V = s_.vocab;
+    mm(rec, "lm_head_wgrad", true, false, V, h, t_, *logits_, V, *n1_, h, *gw_out_, h, 1.f);
+    rec.region("final_norm_wgrad", 0, [&] {
+      norm_weight_grad(dn1_->as<bf16>(), xs_[r]->as<bf16>(), mean1_->as<float>(), rstd1_->as<float>(),
+                       ggain_->as<float>(), ln() ? gbias_->as<float>() : nullptr, t_, h, stream_);
+    });
+  }
+
+ private:
+  using Buf = std::unique_ptr<DevBuf>;
+  ModelSpec s_;
+  int mb_, seq_, t_;
+  cudaStream_t stream_;
+  Gemm& gemm_;
+  int rot_ = 2;
+  std::vector<Buf> xs_, dys_, ids_, targets_;
+  Buf wq_, wk_, wv_, wo_, w1_, w2_, w3_, table_, w_out_, gain_, bias_;
+  Buf gwq_, gwk_, gwv_, gwo_, gw1_, gw2_, gw3_, gw_out_, gtable_, ggain_, gbias_;
+  Buf n1_, q_, k_, v_, ke_, ve_, attn_, x1_, n2_, u_, up_, g_, y_, p_, dp_, logits_, loss_;
+  Buf dg_, du_, dup_, dn2_, dx1_, dattn_, dq_, dk_, dv_, dke_, dve_, dn1_, dx_;
+  Buf mean1_, rstd1_, mean2_, rstd2_;
+};
+
+}  // namespace
+
+int visible_device_count(std::string& why) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    why = std::string("CUDA runtime: ") + cudaGetErrorString(e);
+    cudaGetLastError();  // clear it
+    return 0;
+  }
+  if (n == 0) why = "no CUDA device";
+  return n;
+}
+
+DeviceInfo device_info(int device) {
+  DeviceInfo info;
+  info.kind = "cuda";
+  cudaDeviceProp prop{};
+  PPSIM_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  info.name = prop.name;
+  int driver = 0, runtime = 0, clock_khz = 0, mem_khz = 0;
+  PPSIM_CUDA_CHECK(cudaDriverGetVersion(&driver));
+  PPSIM_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  PPSIM_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+  PPSIM_CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, device));
+  auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
+  info.driver_version = version(driver) + " (CUDA driver API)";
+  info.cuda_version = version(runtime);
+  info.sm_clock_mhz = clock_khz / 1000;
+  info.memory_clock_mhz = mem_khz / 1000;
+  return info;
+}
+
+std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
+  PPSIM_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t stream = nullptr;  // the default stream, synchronous copies around it
+  Gemm gemm(CUDA_R_16BF, 4u << 20);
+  std::vector<KernelCheck> out;
+  const double bf16_tol = 2e-2;  // 8 mantissa bits; a few roundings of outputs and intermediates
+
+  // GEMM, all four transpose combinations (forward, dgrad and wgrad use three of them).
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool ta = variant & 1, tb = variant & 2;
+    const int m = 96, n = 80, k = 128;
+    const ref::RefMatrix a = round_bf16(cpu::random_matrix<double>(ta ? k : m, ta ? m : k, 1.0, 10 + variant));
+    const ref::RefMatrix b = round_bf16(cpu::random_matrix<double>(tb ? n : k, tb ? k : n, 1.0, 20 + variant));
+    auto da = upload(a), db = upload(b);
+    DevBuf dc(std::size_t(m) * n * sizeof(bf16));
+    gemm.run({ta, tb, m, n, k, a.cols(), b.cols(), n}, da->p, db->p, dc.p, 0.f, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const ref::RefMatrix at = ta ? ref::RefMatrix(a.transpose()) : a, bt = tb ? ref::RefMatrix(b.transpose()) : b;
+    out.push_back({std::string("gemm_") + (ta ? "t" : "n") + (tb ? "t" : "n"),
+                   ref::relative_error(download(dc, m, n), ref::matmul(at, bt)), bf16_tol});
+  }
+  // Norm forward.
+  {
+    const int rows = 16, cols = 256;
+    const ref::RefMatrix x = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 30));
+    const ref::RefVector gain = cpu::random_matrix<double>(1, cols, 0.1, 31).array() + 1.0;
+    const ref::RefVector bias = cpu::random_matrix<double>(1, cols, 0.1, 32);
+    auto dx = upload(x);
+    auto dg = upload_f32(gain), db = upload_f32(bias);
+    DevBuf y(std::size_t(rows) * cols * sizeof(bf16)), mean(rows * sizeof(float)), rstd(rows * sizeof(float));
+    norm_forward(model.norm == Norm::LayerNorm, dx->as<bf16>(), dg->as<float>(), db->as<float>(), y.as<bf16>(),
+                 mean.as<float>(), rstd.as<float>(), rows, cols, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    out.push_back({"norm", ref::relative_error(download(y, rows, cols), ref::norm(model.norm, x, gain, bias)), bf16_tol});
+  }
+  // Activation forward.
+  {
+    const int rows = 16, cols = 512;
+    const ref::RefMatrix u = round_bf16(cpu::random_matrix<double>(rows, cols, 2.0, 40));
+    const ref::RefMatrix up = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 41));
+    auto du = upload(u), dup = upload(up);
+    DevBuf g(std::size_t(rows) * cols * sizeof(bf16));
+    const bool sw = model.activation == Activation::SwiGlu;
+    activation_forward(sw, du->as<bf16>(), dup->as<bf16>(), g.as<bf16>(), std::int64_t(rows) * cols, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    out.push_back({sw ? "swiglu" : "gelu",
+                   ref::relative_error(download(g, rows, cols), sw ? ref::swiglu(u, up) : ref::gelu(u)), bf16_tol});
+  }
+  // Attention: scores GEMM, causal softmax and values GEMM, as the block runs them.
+  {
+    const int heads = 2, d = std::min(128, std::max(64, model.head_dim())), seq = 64, h = heads * d;
+    const ref::RefMatrix q = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 50));
+    const ref::RefMatrix k = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 51));
+    const ref::RefMatrix v = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 52));
+    auto dq = upload(q), dk = upload(k), dv = upload(v);
+    const std::int64_t ss = std::int64_t(seq) * seq;
+    DevBuf p(std::size_t(heads) * ss * sizeof(bf16)), o(std::size_t(seq) * h * sizeof(bf16));
+    gemm.run({false, true, seq, seq, d, h, h, seq, heads, d, d, ss}, dq->p, dk->p, p.p, 0.f, stream);
+    causal_softmax_forward(p.as<bf16>(), 1.f / std::sqrt(float(d)), std::int64_t(heads) * seq, seq, stream);
+    gemm.run({false, false, seq, d, seq, seq, h, h, heads, ss, d, d}, p.p, dv->p, o.p, 0.f, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    out.push_back({"attention", ref::relative_error(download(o, seq, h), ref::causal_attention(q, k, v, heads, heads, seq)),
+                   bf16_tol});
+  }
+  // Softmax cross-entropy: the loss, per row, against the reference mean.
+  {
+    const int rows = 8, vocab = 1000;
+    const ref::RefMatrix logits = round_bf16(cpu::random_matrix<double>(rows, vocab, 2.0, 60));
+    const auto targets = cpu::random_tokens(rows, vocab, 61);
+    auto dl = upload(logits);
+    DevBuf dt(rows * sizeof(int)), loss(rows * sizeof(float));
+    PPSIM_CUDA_CHECK(cudaMemcpy(dt.p, targets.data(), dt.bytes, cudaMemcpyHostToDevice));
+    cross_entropy_forward(dl->as<bf16>(), dt.as<int>(), loss.as<float>(), rows, vocab, stream);
+    std::vector<float> h(rows);
+    PPSIM_CUDA_CHECK(cudaMemcpy(h.data(), loss.p, loss.bytes, cudaMemcpyDeviceToHost));
+    double mean = 0;
+    for (float l : h) mean += l;
+    mean /= rows;
+    const double expect = ref::softmax_cross_entropy(logits, targets);
+    out.push_back({"cross_entropy", std::abs(mean - expect) / std::abs(expect), 1e-3});
+  }
+  return out;
+}
+
+Profile calibrate_cuda(const CalibrationOptions& opt) {
+  std::string why;
+  const int visible = visible_device_count(why);
+  if (visible == 0) throw InputError("--device cuda: " + why);
+  std::vector<int> gpus = opt.gpus;
+  if (gpus.empty())
+    for (int i = 0; i < visible; ++i) gpus.push_back(i);
+  for (int g : gpus)
+    if (g >= visible) throw InputError("--gpus: GPU " + std::to_string(g) + " is not visible (" +
+                                       std::to_string(visible) + " visible)");
+  if (opt.dtype != DType::BF16)
+    throw InputError("--dtype " + std::string(to_string(opt.dtype)) + ": the CUDA backend runs bf16 only so far");
+  const ModelSpec& spec = opt.model;
+  if (spec.hidden % spec.heads != 0 || spec.heads % spec.kv_heads != 0)
+    throw InputError("model '" + spec.name + "': hidden must divide by heads and heads by kv_heads");
+
+  const int dev = gpus.front();
+  PPSIM_CUDA_CHECK(cudaSetDevice(dev));
+  Profile p;
+  p.ppsim_version = "0.1.0";
+  p.device = device_info(dev);
+  p.device.count = static_cast<int>(gpus.size());
+  p.model = spec;
+  p.micro_batch_size = opt.micro_batch_size;
+  p.sequence_length = opt.sequence_length;
+  p.dtype = DType::BF16;
+  p.repeats = opt.repeats;
+  p.warmup = opt.warmup;
+
+  double done = 0;
+  const double total = 3.0 * (opt.warmup + opt.repeats) + 2;
+  auto step = [&](const std::string& what) {
+    done += 1;
+    if (opt.progress) opt.progress(std::min(1.0, done / total), what);
+  };
+
+  std::map<std::string, double> errors;
+  if (opt.check_numerics) {
+    for (const auto& c : check_kernels(dev, spec)) {
+      if (c.max_relative_error > c.tolerance)
+        throw CudaError("numerics: kernel " + c.name + " differs from the float64 reference by " +
+                        std::to_string(c.max_relative_error) + " (tolerance " + std::to_string(c.tolerance) + ")");
+      KernelProfile k;
+      k.layer = "check";
+      k.pass = "numerics";
+      k.name = c.name;
+      k.max_relative_error = c.max_relative_error;
+      p.kernels.push_back(k);
+    }
+  }
+  step("numerics");
+
+  cudaStream_t stream;
+  PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  {
+    Gemm gemm(CUDA_R_16BF);
+    GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
+    Recorder rec(stream);
+    const std::int64_t T = model.tokens();
+    const std::int64_t act = T * spec.hidden * 2;
+    struct Layer {
+      const char* name;
+      LayerProfile* out;
+      cpu::PassFlops flops;
+      std::function<void(int)> f, b, w;
+    };
+    std::vector<Layer> layers = {
+        {"embedding", &p.embedding, cpu::embedding_flops(spec, T), [&](int r) { model.embedding_forward(rec, r); },
+         [&](int) { rec.region("none", 0, [] {}); }, [&](int r) { model.embedding_weight(rec, r); }},
+        {"block", &p.block, cpu::block_flops(spec, T, opt.sequence_length),
+         [&](int r) { model.block_forward(rec, r); }, [&](int r) { model.block_backward_input(rec, r); },
+         [&](int r) { model.block_backward_weight(rec, r); }},
+        {"head", &p.head, cpu::head_flops(spec, T), [&](int r) { model.head_forward(rec, r); },
+         [&](int r) { model.head_backward_input(rec, r); }, [&](int r) { model.head_backward_weight(rec, r); }},
+    };
+    for (auto& l : layers) {
+      std::vector<TimeNs> tf, tb, tw;
+      for (int i = 0; i < opt.warmup + opt.repeats; ++i) {
+        const int r = i % model.rotations();
+        const bool keep = i >= opt.warmup;
+        rec.begin(std::string(l.name) + ".forward");
+        l.f(r);
+        const TimeNs f = rec.end(keep);
+        rec.begin(std::string(l.name) + ".backward_input");
+        l.b(r);
+        const TimeNs b = rec.end(keep);
+        rec.begin(std::string(l.name) + ".backward_weight");
+        l.w(r);
+        const TimeNs w = rec.end(keep);
+        if (keep) {
+          tf.push_back(f);
+          tb.push_back(b);
+          tw.push_back(w);
+        }
+        step(l.name);
+      }
+      l.out->forward = summarize(tf, l.flops.forward);
+      l.out->backward_input = summarize(tb, l.flops.backward_input);
+      l.out->backward_weight = summarize(tw, l.flops.backward_weight);
+    }
+    p.embedding.activation_bytes = act;
+    p.block.activation_bytes = act;
+    p.block.gradient_bytes = act;
+    p.head.gradient_bytes = act;
+    for (const auto& [key, regions] : rec.passes()) {
+      const auto dot = key.find('.');
+      for (const auto& r : regions) {
+        if (r.samples.empty() || r.name == "none") continue;
+        KernelProfile k;
+        k.layer = key.substr(0, dot);
+        k.pass = key.substr(dot + 1);
+        k.name = r.name;
+        k.timing = summarize(r.samples, r.flops);
+        p.kernels.push_back(k);
+      }
+    }
+  }
+  PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
+
+  if (!opt.measure_transfers) {
+    p.transfer.reason = "transfers not measured (disabled)";
+  } else if (gpus.size() < 2) {
+    p.transfer.reason = "one GPU: transfers cannot be measured; the simulation uses the hardware spec's link";
+  } else {
+    p.transfer.samples = nccl_send_recv_sweep(gpus[0], gpus[1], opt.min_transfer_bytes, opt.max_transfer_bytes,
+                                              std::max(3, opt.repeats / 2), 60.0);
+    p.transfer.fit = fit_alpha_beta(p.transfer.samples);
+    p.transfer.measured = true;
+    p.transfer.method = "nccl";
+    p.transfer.between = "gpu " + std::to_string(gpus[0]) + " -> gpu " + std::to_string(gpus[1]);
+  }
+  step("transfers");
+  return p;
+}
+
+}  // namespace ppsim::cuda

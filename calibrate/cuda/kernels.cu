@@ -1,0 +1,284 @@
+#include "calibrate/cuda/kernels.h"
+
+#include "calibrate/cuda/check.h"
+
+namespace ppsim::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr float kEps = 1e-5f;
+
+__device__ float to_f(bf16 v) { return __bfloat162float(v); }
+__device__ bf16 to_b(float v) { return __float2bfloat16(v); }
+
+// Block-wide sum of one value per thread (blockDim.x == kThreads).
+__device__ float block_sum(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float total = 0;
+  for (int w = 0; w < kThreads / 32; ++w) total += shared[w];
+  return total;
+}
+
+__device__ float block_max(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float m = -INFINITY;
+  for (int w = 0; w < kThreads / 32; ++w) m = fmaxf(m, shared[w]);
+  return m;
+}
+
+__global__ void norm_forward_k(bool ln, const bf16* x, const float* gain, const float* bias, bf16* y, float* mean_out,
+                               float* rstd_out, int cols) {
+  __shared__ float sh[32];
+  const std::int64_t row = blockIdx.x;
+  const bf16* xr = x + row * cols;
+  float s = 0;
+  if (ln) {
+    for (int c = threadIdx.x; c < cols; c += kThreads) s += to_f(xr[c]);
+    s = block_sum(s, sh);
+  }
+  const float mean = ln ? s / cols : 0.f;
+  float sq = 0;
+  for (int c = threadIdx.x; c < cols; c += kThreads) {
+    const float d = to_f(xr[c]) - mean;
+    sq += d * d;
+  }
+  sq = block_sum(sq, sh);
+  const float rstd = rsqrtf(sq / cols + kEps);
+  for (int c = threadIdx.x; c < cols; c += kThreads) {
+    float v = (to_f(xr[c]) - mean) * rstd * gain[c];
+    if (ln) v += bias[c];
+    y[row * cols + c] = to_b(v);
+  }
+  if (threadIdx.x == 0) {
+    mean_out[row] = mean;
+    rstd_out[row] = rstd;
+  }
+}
+
+__global__ void norm_backward_k(bool ln, const bf16* dy, const bf16* x, const float* gain, const float* mean,
+                                const float* rstd, const bf16* residual, bf16* dx, int cols) {
+  __shared__ float sh[32];
+  const std::int64_t row = blockIdx.x;
+  const float m = mean[row], r = rstd[row];
+  float s_dhat = 0, s_dhat_hat = 0;
+  for (int c = threadIdx.x; c < cols; c += kThreads) {
+    const float dhat = to_f(dy[row * cols + c]) * gain[c];
+    const float hat = (to_f(x[row * cols + c]) - m) * r;
+    s_dhat += dhat;
+    s_dhat_hat += dhat * hat;
+  }
+  const float mean_dhat = ln ? block_sum(s_dhat, sh) / cols : 0.f;
+  const float mean_dhat_hat = block_sum(s_dhat_hat, sh) / cols;
+  for (int c = threadIdx.x; c < cols; c += kThreads) {
+    const float dhat = to_f(dy[row * cols + c]) * gain[c];
+    const float hat = (to_f(x[row * cols + c]) - m) * r;
+    float v = r * (dhat - mean_dhat - hat * mean_dhat_hat);
+    if (residual) v += to_f(residual[row * cols + c]);
+    dx[row * cols + c] = to_b(v);
+  }
+}
+
+// One thread per column, rows split over blockIdx.y; partial sums added atomically.
+__global__ void norm_weight_grad_k(const bf16* dy, const bf16* x, const float* mean, const float* rstd, float* dgain,
+                                   float* dbias, int rows, int cols, int rows_per_block) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  const int r0 = blockIdx.y * rows_per_block, r1 = min(rows, r0 + rows_per_block);
+  float g = 0, b = 0;
+  for (int r = r0; r < r1; ++r) {
+    const float d = to_f(dy[std::int64_t(r) * cols + c]);
+    g += d * (to_f(x[std::int64_t(r) * cols + c]) - mean[r]) * rstd[r];
+    b += d;
+  }
+  atomicAdd(&dgain[c], g);
+  if (dbias) atomicAdd(&dbias[c], b);
+}
+
+__device__ float gelu_f(float u) {
+  return 0.5f * u * (1.f + tanhf(0.7978845608f * (u + 0.044715f * u * u * u)));
+}
+__device__ float gelu_grad_f(float u) {
+  const float t = tanhf(0.7978845608f * (u + 0.044715f * u * u * u));
+  return 0.5f * (1.f + t) + 0.5f * u * (1.f - t * t) * 0.7978845608f * (1.f + 3.f * 0.044715f * u * u);
+}
+__device__ float sigmoid_f(float u) { return 1.f / (1.f + __expf(-u)); }
+
+__global__ void activation_forward_k(bool swiglu, const bf16* u, const bf16* up, bf16* g, std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+    const float a = to_f(u[i]);
+    g[i] = to_b(swiglu ? a * sigmoid_f(a) * to_f(up[i]) : gelu_f(a));
+  }
+}
+
+__global__ void activation_backward_k(bool swiglu, const bf16* dg, const bf16* u, const bf16* up, bf16* du, bf16* dup,
+                                      std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+    const float a = to_f(u[i]), d = to_f(dg[i]);
+    if (swiglu) {
+      const float s = sigmoid_f(a);
+      du[i] = to_b(d * to_f(up[i]) * s * (1.f + a * (1.f - s)));
+      dup[i] = to_b(d * a * s);
+    } else {
+      du[i] = to_b(d * gelu_grad_f(a));
+    }
+  }
+}
+
+__global__ void causal_softmax_forward_k(bf16* p, float scale, int cols) {
+  __shared__ float sh[32];
+  const std::int64_t row = blockIdx.x;
+  const int last = int(row % cols);  // query position: keys 0..last are visible
+  bf16* pr = p + row * cols;
+  float m = -INFINITY;
+  for (int c = threadIdx.x; c <= last; c += kThreads) m = fmaxf(m, to_f(pr[c]) * scale);
+  m = block_max(m, sh);
+  float s = 0;
+  for (int c = threadIdx.x; c <= last; c += kThreads) s += __expf(to_f(pr[c]) * scale - m);
+  s = block_sum(s, sh);
+  const float inv = 1.f / s;
+  for (int c = threadIdx.x; c < cols; c += kThreads)
+    pr[c] = to_b(c <= last ? __expf(to_f(pr[c]) * scale - m) * inv : 0.f);
+}
+
+__global__ void causal_softmax_backward_k(const bf16* p, bf16* dp, float scale, int cols) {
+  __shared__ float sh[32];
+  const std::int64_t row = blockIdx.x;
+  const bf16* pr = p + row * cols;
+  bf16* dr = dp + row * cols;
+  float s = 0;
+  for (int c = threadIdx.x; c < cols; c += kThreads) s += to_f(pr[c]) * to_f(dr[c]);
+  s = block_sum(s, sh);
+  for (int c = threadIdx.x; c < cols; c += kThreads) dr[c] = to_b(scale * to_f(pr[c]) * (to_f(dr[c]) - s));
+}
+
+__global__ void expand_kv_k(const bf16* in, bf16* out, std::int64_t n, int heads, int group, int d) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t t = i / (std::int64_t(heads) * d);
+    const int rem = int(i % (std::int64_t(heads) * d)), h = rem / d, c = rem % d;
+    out[i] = in[t * (heads / group) * d + (h / group) * d + c];
+  }
+}
+
+__global__ void reduce_kv_k(const bf16* in, bf16* out, std::int64_t n, int heads, int group, int d) {
+  const int kv = heads / group;
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t t = i / (std::int64_t(kv) * d);
+    const int rem = int(i % (std::int64_t(kv) * d)), g = rem / d, c = rem % d;
+    float s = 0;
+    for (int j = 0; j < group; ++j) s += to_f(in[t * heads * d + (g * group + j) * d + c]);
+    out[i] = to_b(s);
+  }
+}
+
+__global__ void embedding_forward_k(const int* ids, const bf16* table, bf16* out, std::int64_t n, int hidden) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x)
+    out[i] = table[std::int64_t(ids[i / hidden]) * hidden + i % hidden];
+}
+
+__global__ void embedding_weight_grad_k(const int* ids, const bf16* dy, float* dtable, std::int64_t n, int hidden) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x)
+    atomicAdd(&dtable[std::int64_t(ids[i / hidden]) * hidden + i % hidden], to_f(dy[i]));
+}
+
+__global__ void cross_entropy_forward_k(bf16* logits, const int* targets, float* loss, int vocab) {
+  __shared__ float sh[32];
+  const std::int64_t row = blockIdx.x;
+  bf16* lr = logits + row * vocab;
+  float m = -INFINITY;
+  for (int c = threadIdx.x; c < vocab; c += kThreads) m = fmaxf(m, to_f(lr[c]));
+  m = block_max(m, sh);
+  float s = 0;
+  for (int c = threadIdx.x; c < vocab; c += kThreads) s += __expf(to_f(lr[c]) - m);
+  s = block_sum(s, sh);
+  const float target_logit = to_f(lr[targets[row]]);
+  __syncthreads();  // everyone has read the target logit before it is overwritten
+  if (threadIdx.x == 0) loss[row] = m + __logf(s) - target_logit;
+  const float inv = 1.f / s;
+  for (int c = threadIdx.x; c < vocab; c += kThreads) lr[c] = to_b(__expf(to_f(lr[c]) - m) * inv);
+}
+
+__global__ void cross_entropy_backward_k(bf16* p, const int* targets, std::int64_t n, int vocab, float inv_rows) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t row = i / vocab;
+    const float onehot = (i % vocab) == targets[row] ? 1.f : 0.f;
+    p[i] = to_b((to_f(p[i]) - onehot) * inv_rows);
+  }
+}
+
+int grid_for(std::int64_t n) { return int(std::min<std::int64_t>((n + kThreads - 1) / kThreads, 65536)); }
+
+}  // namespace
+
+void norm_forward(bool ln, const bf16* x, const float* gain, const float* bias, bf16* y, float* mean, float* rstd,
+                  int rows, int cols, cudaStream_t s) {
+  norm_forward_k<<<rows, kThreads, 0, s>>>(ln, x, gain, bias, y, mean, rstd, cols);
+  PPSIM_LAUNCH_CHECK("norm_forward");
+}
+void norm_backward(bool ln, const bf16* dy, const bf16* x, const float* gain, const float* mean, const float* rstd,
+                   const bf16* residual, bf16* dx, int rows, int cols, cudaStream_t s) {
+  norm_backward_k<<<rows, kThreads, 0, s>>>(ln, dy, x, gain, mean, rstd, residual, dx, cols);
+  PPSIM_LAUNCH_CHECK("norm_backward");
+}
+void norm_weight_grad(const bf16* dy, const bf16* x, const float* mean, const float* rstd, float* dgain, float* dbias,
+                      int rows, int cols, cudaStream_t s) {
+  const int rows_per_block = 64;
+  const dim3 grid((cols + kThreads - 1) / kThreads, (rows + rows_per_block - 1) / rows_per_block);
+  norm_weight_grad_k<<<grid, kThreads, 0, s>>>(dy, x, mean, rstd, dgain, dbias, rows, cols, rows_per_block);
+  PPSIM_LAUNCH_CHECK("norm_weight_grad");
+}
+void activation_forward(bool swiglu, const bf16* u, const bf16* up, bf16* g, std::int64_t n, cudaStream_t s) {
+  activation_forward_k<<<grid_for(n), kThreads, 0, s>>>(swiglu, u, up, g, n);
+  PPSIM_LAUNCH_CHECK("activation_forward");
+}
+void activation_backward(bool swiglu, const bf16* dg, const bf16* u, const bf16* up, bf16* du, bf16* dup,
+                         std::int64_t n, cudaStream_t s) {
+  activation_backward_k<<<grid_for(n), kThreads, 0, s>>>(swiglu, dg, u, up, du, dup, n);
+  PPSIM_LAUNCH_CHECK("activation_backward");
+}
+void causal_softmax_forward(bf16* p, float scale, std::int64_t rows, int cols, cudaStream_t s) {
+  causal_softmax_forward_k<<<unsigned(rows), kThreads, 0, s>>>(p, scale, cols);
+  PPSIM_LAUNCH_CHECK("causal_softmax_forward");
+}
+void causal_softmax_backward(const bf16* p, bf16* dp, float scale, std::int64_t rows, int cols, cudaStream_t s) {
+  causal_softmax_backward_k<<<unsigned(rows), kThreads, 0, s>>>(p, dp, scale, cols);
+  PPSIM_LAUNCH_CHECK("causal_softmax_backward");
+}
+void expand_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s) {
+  const std::int64_t n = std::int64_t(tokens) * heads * d;
+  expand_kv_k<<<grid_for(n), kThreads, 0, s>>>(in, out, n, heads, heads / kv_heads, d);
+  PPSIM_LAUNCH_CHECK("expand_kv");
+}
+void reduce_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s) {
+  const std::int64_t n = std::int64_t(tokens) * kv_heads * d;
+  reduce_kv_k<<<grid_for(n), kThreads, 0, s>>>(in, out, n, heads, heads / kv_heads, d);
+  PPSIM_LAUNCH_CHECK("reduce_kv");
+}
+void embedding_forward(const int* ids, const bf16* table, bf16* out, int tokens, int hidden, cudaStream_t s) {
+  const std::int64_t n = std::int64_t(tokens) * hidden;
+  embedding_forward_k<<<grid_for(n), kThreads, 0, s>>>(ids, table, out, n, hidden);
+  PPSIM_LAUNCH_CHECK("embedding_forward");
+}
+void embedding_weight_grad(const int* ids, const bf16* dy, float* dtable, int tokens, int hidden, cudaStream_t s) {
+  const std::int64_t n = std::int64_t(tokens) * hidden;
+  embedding_weight_grad_k<<<grid_for(n), kThreads, 0, s>>>(ids, dy, dtable, n, hidden);
+  PPSIM_LAUNCH_CHECK("embedding_weight_grad");
+}
+void cross_entropy_forward(bf16* logits, const int* targets, float* loss, int rows, int vocab, cudaStream_t s) {
+  cross_entropy_forward_k<<<rows, kThreads, 0, s>>>(logits, targets, loss, vocab);
+  PPSIM_LAUNCH_CHECK("cross_entropy_forward");
+}
+void cross_entropy_backward(bf16* p, const int* targets, int rows, int vocab, cudaStream_t s) {
+  const std::int64_t n = std::int64_t(rows) * vocab;
+  cross_entropy_backward_k<<<grid_for(n), kThreads, 0, s>>>(p, targets, n, vocab, 1.f / rows);
+  PPSIM_LAUNCH_CHECK("cross_entropy_backward");
+}
+
+}  // namespace ppsim::cuda

@@ -1,0 +1,41 @@
+#pragma once
+// The non-GEMM kernels of a transformer layer, bf16 storage and fp32 arithmetic. Host launchers;
+// every launch is checked. Rows are tokens; matrices are row-major.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <cstdint>
+
+namespace ppsim::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// y = norm(x) * gain (+ bias); keeps mean (0 for RMSNorm) and 1/std per row for backward.
+void norm_forward(bool layernorm, const bf16* x, const float* gain, const float* bias, bf16* y, float* mean,
+                  float* rstd, int rows, int cols, cudaStream_t s);
+// dx = residual + d(norm)/dx^T dy (residual may be null).
+void norm_backward(bool layernorm, const bf16* dy, const bf16* x, const float* gain, const float* mean,
+                   const float* rstd, const bf16* residual, bf16* dx, int rows, int cols, cudaStream_t s);
+// dgain += sum_rows(dy * hat), dbias += sum_rows(dy) (dbias may be null).
+void norm_weight_grad(const bf16* dy, const bf16* x, const float* mean, const float* rstd, float* dgain, float* dbias,
+                      int rows, int cols, cudaStream_t s);
+// g = gelu(u) (tanh form) or g = silu(u) * up.
+void activation_forward(bool swiglu, const bf16* u, const bf16* up, bf16* g, std::int64_t n, cudaStream_t s);
+// du = dg * act'(u); for SwiGLU also dup = dg * silu(u).
+void activation_backward(bool swiglu, const bf16* dg, const bf16* u, const bf16* up, bf16* du, bf16* dup,
+                         std::int64_t n, cudaStream_t s);
+// In place over rows of length `cols` (the keys): P = softmax(scale * S) with keys after the row's
+// query position (row % cols) masked.
+void causal_softmax_forward(bf16* s_to_p, float scale, std::int64_t rows, int cols, cudaStream_t s);
+// dS = scale * P * (dP - rowsum(P * dP)), written over dP.
+void causal_softmax_backward(const bf16* p, bf16* dp_to_ds, float scale, std::int64_t rows, int cols, cudaStream_t s);
+// GQA: out[t, h*d + c] = in[t, (h / group)*d + c]; and the reverse sum for gradients.
+void expand_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s);
+void reduce_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s);
+void embedding_forward(const int* ids, const bf16* table, bf16* out, int tokens, int hidden, cudaStream_t s);
+void embedding_weight_grad(const int* ids, const bf16* dy, float* dtable, int tokens, int hidden, cudaStream_t s);
+// Per row: loss[r] = lse - logit[target]; logits replaced by softmax probabilities.
+void cross_entropy_forward(bf16* logits_to_probs, const int* targets, float* loss, int rows, int vocab, cudaStream_t s);
+// d = (p - onehot(target)) / rows, in place.
+void cross_entropy_backward(bf16* probs_to_grad, const int* targets, int rows, int vocab, cudaStream_t s);
+
+}  // namespace ppsim::cuda
