@@ -58,9 +58,19 @@ SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsO
 
 SimulationResult run_simulation(const SimulationConfig& config) {
   Schedule s = make_schedule(config);
-  OpCosts costs = costs_from_times(*config.times, s);
-  SimulationResult r = run_simulation(std::move(s), std::move(costs));
-  r.times_source = "explicit times";
+  if (!config.model) {
+    OpCosts costs = costs_from_times(*config.times, s);
+    SimulationResult r = run_simulation(std::move(s), std::move(costs));
+    r.times_source = "explicit times";
+    return r;
+  }
+  ModelCosts mc = build_model_costs(*config.model, config.stages, config.chunks, config.source);
+  const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
+  OpCosts costs = mc.op_costs();
+  SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc));
+  r.times_source = "the cost model";
+  r.model_metrics = compute_model_metrics(r.metrics, mc, memory, config.microbatches);
+  r.model_costs = std::move(mc);
   return r;
 }
 

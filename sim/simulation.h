@@ -1,5 +1,6 @@
 #pragma once
 // One simulation, end to end: config -> op costs -> schedule -> DAG -> engine -> metrics.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,8 @@
 #include "sim/config/config.h"
 #include "sim/dag.h"
 #include "sim/metrics.h"
+#include "sim/model_costs.h"
+#include "sim/model_metrics.h"
 #include "sim/op_costs.h"
 #include "sim/timeline.h"
 
@@ -18,7 +21,10 @@ struct SimulationResult {
   Dag dag;
   Timeline timeline;
   Metrics metrics;
-  std::string times_source;  // "explicit times", "roofline (h100-sxm)", "profile: ...", ...
+  std::string times_source;  // "explicit times", or the cost model's sources
+  // Model-driven runs only:
+  std::optional<ModelCosts> model_costs;
+  std::optional<ModelMetrics> model_metrics;
 };
 
 // Builds the schedule the config names: a generator, or the custom CSV (validated either way).

@@ -40,6 +40,8 @@ int simulate(const SimulateOptions& o) {
   info.chunks = config.chunks;
   info.split_backward = r.schedule.split_backward;
   info.times_source = r.times_source;
+  if (r.model_costs) info.notes = r.model_costs->notes;
+  info.model = r.model_metrics;
 
   // Everything is rendered before anything is written: no partial outputs on failure.
   PendingOutputs outputs;

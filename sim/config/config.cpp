@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "calibrate/profile.h"
 #include "schedules/registry.h"
 #include "sim/config/default_example.h"
 #include "sim/error.h"
@@ -17,6 +18,7 @@ namespace {
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
+  const std::string& source() const { return source_; }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& msg) const {
     std::ostringstream os;
@@ -83,6 +85,100 @@ class Reader {
   std::string source_;
 };
 
+std::string resolve(const std::string& base_dir, const std::string& rel) {
+  return std::filesystem::path(rel).is_absolute() ? rel : (std::filesystem::path(base_dir) / rel).string();
+}
+
+// A shipped name stays a name; anything that looks like a file is resolved against the YAML's folder.
+std::string name_or_path(const std::string& base_dir, const std::string& v) {
+  const bool looks_like_file = v.find('/') != std::string::npos || v.size() > 5 && (v.ends_with(".yaml") || v.ends_with(".yml"));
+  return looks_like_file ? resolve(base_dir, v) : v;
+}
+
+ModelConfig parse_model_keys(const Reader& in, const YAML::Node& root, const std::string& base_dir) {
+  ModelConfig m;
+  m.model = name_or_path(base_dir, in.scalar(root["model"], "model"));
+  if (root["hardware"]) {
+    m.hardware = name_or_path(base_dir, in.scalar(root["hardware"], "hardware"));
+    m.hardware_defaulted = false;
+  }
+  if (root["profile"]) m.profile = resolve(base_dir, in.scalar(root["profile"], "profile"));
+  if (root["micro_batch_size"]) m.micro_batch_size = in.positive_int(root["micro_batch_size"], "micro_batch_size");
+  if (root["sequence_length"]) m.sequence_length = in.positive_int(root["sequence_length"], "sequence_length");
+  if (root["dtype"]) {
+    try {
+      m.dtype = parse_dtype(in.scalar(root["dtype"], "dtype"), "dtype");
+    } catch (const InputError& e) {
+      in.fail(root["dtype"], "dtype", "must be bf16, fp16 or fp32 (got '" + root["dtype"].Scalar() + "')");
+    }
+  }
+  if (root["recompute"]) {
+    try {
+      m.recompute = parse_recompute(in.scalar(root["recompute"], "recompute"), "recompute");
+    } catch (const InputError& e) {
+      in.fail(root["recompute"], "recompute", "must be none, selective or full (got '" + root["recompute"].Scalar() + "')");
+    }
+  }
+  if (const YAML::Node p = root["partition"]) {
+    std::ostringstream where;
+    where << in.source() << ':' << p.Mark().line + 1 << ':' << p.Mark().column + 1 << ": partition";
+    m.partition_where = where.str();
+    if (p.IsScalar() && p.Scalar() == "auto") {
+      m.partition_auto = true;
+    } else if (p.IsSequence()) {
+      m.partition_auto = false;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        const int layers = in.positive_int(p[i], "partition[" + std::to_string(i) + "]");
+        m.partition.push_back(layers);
+      }
+    } else {
+      in.fail(p, "partition", "must be 'auto' or a list of blocks per virtual stage, e.g. [8, 8, 8, 8]");
+    }
+  } else {
+    m.partition_where = in.source() + ": partition (auto)";
+  }
+  if (root["memory_limit"]) {
+    const std::string text = in.scalar(root["memory_limit"], "memory_limit");
+    try {
+      m.memory_limit_bytes = parse_bytes(text, "memory_limit");
+    } catch (const InputError& e) {
+      in.fail(root["memory_limit"], "memory_limit", std::string(e.what()).substr(std::string("memory_limit: ").size()));
+    }
+    if (*m.memory_limit_bytes <= 0) in.fail(root["memory_limit"], "memory_limit", "must be positive");
+  }
+  if (const YAML::Node e = root["efficiency"]) {
+    if (!e.IsMap()) in.fail(e, "efficiency", "must be a mapping like {compute: 0.5, memory: 0.8, network: 0.8}");
+    in.check_keys(e, "efficiency", {"compute", "memory", "network"});
+    Efficiency eff;
+    auto fraction = [&](const char* k, double& out) {
+      if (!e[k]) return;
+      const std::string text = in.scalar(e[k], std::string("efficiency.") + k);
+      std::size_t used = 0;
+      double v = 0;
+      try {
+        v = std::stod(text, &used);
+      } catch (...) {
+        used = 0;
+      }
+      if (used != text.size() || !(v > 0 && v <= 1))
+        in.fail(e[k], std::string("efficiency.") + k, "must be a fraction in (0, 1] (got '" + text + "')");
+      out = v;
+    };
+    fraction("compute", eff.compute);
+    fraction("memory", eff.memory);
+    fraction("network", eff.network);
+    m.efficiency = eff;
+  }
+  if (root["link"]) {
+    const std::string l = in.scalar(root["link"], "link");
+    if (l == "auto") m.link = LinkChoice::Auto;
+    else if (l == "intra_node") m.link = LinkChoice::IntraNode;
+    else if (l == "inter_node") m.link = LinkChoice::InterNode;
+    else in.fail(root["link"], "link", "must be auto, intra_node or inter_node (got '" + l + "')");
+  }
+  return m;
+}
+
 }  // namespace
 
 SimulationConfig parse_config(const std::string& text, const std::string& source, const std::string& base_dir) {
@@ -95,7 +191,9 @@ SimulationConfig parse_config(const std::string& text, const std::string& source
   }
   Reader in(source);
   if (!root.IsMap()) throw InputError(source + ": expected a mapping of keys (schedule, stages, microbatches, ...)");
-  in.check_keys(root, "", {"schedule", "stages", "microbatches", "chunks", "times", "order_csv"});
+  in.check_keys(root, "", {"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware",
+                           "profile", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
+                           "memory_limit", "efficiency", "link"});
 
   SimulationConfig c;
   c.source = source;
@@ -118,7 +216,17 @@ SimulationConfig parse_config(const std::string& text, const std::string& source
     in.fail(root["order_csv"], "order_csv", "is only used with schedule: custom (schedule is " + c.schedule + ")");
   }
 
-  if (!root["times"]) throw InputError(source + ": missing required key 'times' (forward, backward_input, backward_weight, transfer)");
+  if (root["times"] && root["model"])
+    in.fail(root["model"], "model", "give either 'times:' (explicit per-op times) or 'model:' (times from the cost model), not both");
+  if (root["model"]) {
+    c.model = parse_model_keys(in, root, base_dir);
+    return c;
+  }
+  for (const char* k : {"hardware", "profile", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
+                        "memory_limit", "efficiency", "link"})
+    if (root[k]) in.fail(root[k], k, "needs 'model:' (it configures the cost model)");
+  if (!root["times"])
+    throw InputError(source + ": missing required key 'times' (forward, backward_input, backward_weight, transfer) or 'model'");
   const YAML::Node times = root["times"];
   if (!times.IsMap()) in.fail(times, "times", "must be a mapping with forward, backward_input, backward_weight, transfer");
   in.check_keys(times, "times", {"forward", "backward_input", "backward_weight", "transfer"});

@@ -11,13 +11,47 @@
 //     backward_weight: 9.3ms
 //     transfer: 0.6ms        # one hop (scalar)
 //   order_csv: order.csv     # schedule: custom only, relative to the YAML file
+// or, instead of `times:`, the model-driven keys (issue 3):
+//   model: llama3-8b         # a shipped name or a model YAML file
+//   hardware: h100-sxm       # a shipped name or a hardware YAML file (default h100-sxm)
+//   profile: profile.yaml    # a calibration profile; its times take precedence op by op
+//   micro_batch_size: 1
+//   sequence_length: 4096
+//   dtype: bf16              # bf16 | fp16 | fp32
+//   recompute: none          # none | selective | full
+//   partition: auto          # or a list of blocks per virtual stage (P*V values)
+//   memory_limit: 80GB       # per GPU; default: the hardware's capacity
+//   efficiency: {compute: 0.5, memory: 0.8, network: 0.8}   # roofline overrides
+//   link: auto               # auto | intra_node | inter_node: which link a hop uses
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "models/cost_model.h"
+#include "models/hardware.h"
+#include "models/model_spec.h"
+#include "models/stage_costs.h"
 #include "sim/time.h"
 
 namespace ppsim {
+
+struct ModelConfig {
+  std::string model;
+  std::string hardware = "h100-sxm";
+  bool hardware_defaulted = true;
+  std::string profile;  // resolved path, empty = roofline only
+  int micro_batch_size = 1;
+  int sequence_length = 2048;
+  DType dtype = DType::BF16;
+  Recompute recompute = Recompute::None;
+  bool partition_auto = true;
+  std::vector<int> partition;  // blocks per virtual stage when not auto
+  std::string partition_where; // "file:line:col: partition" for errors found later
+  std::optional<std::int64_t> memory_limit_bytes;
+  std::optional<Efficiency> efficiency;
+  LinkChoice link = LinkChoice::Auto;
+};
 
 struct ExplicitTimes {
   std::vector<TimeNs> forward, backward_input, backward_weight;  // per rank (size P)
@@ -31,7 +65,8 @@ struct SimulationConfig {
   int stages = 0;
   int microbatches = 0;
   int chunks = 1;
-  std::optional<ExplicitTimes> times;
+  std::optional<ExplicitTimes> times;   // exactly one of times / model
+  std::optional<ModelConfig> model;
   std::string order_csv;  // resolved path (schedule: custom)
 };
 

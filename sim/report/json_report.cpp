@@ -21,9 +21,33 @@ void write_json_report_fields(JsonWriter& w, const RunInfo& info, const Timeline
   w.field("largest_span_ns", m.largest_span_ns);
   w.field("largest_busy_ns", m.largest_busy_ns);
   w.field("throughput_microbatches_per_s", m.throughput_microbatches_per_s);
+  if (info.model) {
+    w.field("tokens_per_s", info.model->tokens_per_s);
+    w.field("samples_per_s", info.model->samples_per_s);
+    w.field("mfu", info.model->mfu);
+    w.field("model_flops_per_iteration", info.model->model_flops_per_iteration);
+    w.field("memory_limit_bytes", info.model->memory_limit_bytes);
+    bool fits = true;
+    for (const auto& r : info.model->ranks) fits = fits && r.fits;
+    w.field("fits", fits);
+  }
   w.key("stages").begin_array();
   for (const auto& r : m.ranks) {
     w.begin_object();
+    if (info.model && r.rank < static_cast<int>(info.model->ranks.size())) {
+      const RankModelMetrics& mm = info.model->ranks[r.rank];
+      w.field("layers", mm.layers);
+      w.field("has_embedding", mm.has_embedding);
+      w.field("has_head", mm.has_head);
+      w.field("peak_memory_bytes", mm.peak_memory_bytes);
+      w.key("peak_memory_split_bytes").begin_object();
+      w.field("parameters", mm.parameter_bytes);
+      w.field("gradients", mm.gradient_bytes);
+      w.field("optimizer", mm.optimizer_bytes);
+      w.field("activations", mm.activation_bytes);
+      w.end_object();
+      w.field("fits", mm.fits);
+    }
     w.field("rank", r.rank);
     w.field("busy_ns", r.busy_ns);
     w.field("span_ns", r.span_ns);

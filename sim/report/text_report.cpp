@@ -30,7 +30,11 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
   for (const auto& note : info.notes) os << note << "\n";
   os << "\n";
   os << "makespan            " << format_duration(m.makespan_ns) << "\n";
-  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s\n";
+  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s";
+  if (info.model)
+    os << ", " << fmt("%.0f", info.model->tokens_per_s) << " tokens/s, " << fmt("%.2f", info.model->samples_per_s)
+       << " samples/s, MFU " << pct(info.model->mfu);
+  os << "\n";
   os << "bubble fraction     " << pct(m.bubble_fraction) << "   1 - sum(busy) / (P x makespan)\n";
   os << "bubble rate (ZB)    " << pct(m.bubble_rate_zb) << "   (C - B*) / C: largest span " << format_duration(m.largest_span_ns)
      << ", largest busy " << format_duration(m.largest_busy_ns) << "\n";
@@ -65,10 +69,24 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
      << (worst_little < 1e-6 ? "holds" : "DIFFERS") << ", largest |L - lambda*W| = " << fmt("%.3g", worst_little) << "\n";
   bool any_bytes = false;
   for (const auto& r : m.ranks) any_bytes = any_bytes || r.peak_activation_bytes > 0;
-  if (any_bytes) {
+  if (any_bytes && !info.model) {
     os << "peak activation memory per rank (GiB):";
     for (const auto& r : m.ranks) os << ' ' << fmt("%.2f", static_cast<double>(r.peak_activation_bytes) / (1024.0 * 1024 * 1024));
     os << "\n";
+  }
+  if (info.model) {
+    const double GiB = 1024.0 * 1024 * 1024;
+    os << "\nmemory per GPU (limit " << fmt("%.2f", info.model->memory_limit_bytes / GiB) << " GiB), in GiB:\n";
+    std::snprintf(line, sizeof line, "%5s %7s %11s %10s %10s %12s %10s  %s\n", "rank", "layers", "parameters", "gradients",
+                  "optimizer", "activations", "peak", "fits");
+    os << line;
+    for (const auto& r : info.model->ranks) {
+      std::string fits = r.fits ? "yes" : "NO, over by " + fmt("%.2f", (r.peak_memory_bytes - info.model->memory_limit_bytes) / GiB) + " GiB";
+      std::snprintf(line, sizeof line, "%5d %7d %11.2f %10.2f %10.2f %12.2f %10.2f  %s\n", r.rank, r.layers,
+                    r.parameter_bytes / GiB, r.gradient_bytes / GiB, r.optimizer_bytes / GiB, r.activation_bytes / GiB,
+                    r.peak_memory_bytes / GiB, fits.c_str());
+      os << line;
+    }
   }
   if (!m.links.empty()) {
     const LinkMetrics* busiest = &m.links[0];

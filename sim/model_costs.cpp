@@ -1,0 +1,111 @@
+#include "sim/model_costs.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "calibrate/profile.h"
+#include "models/model_loader.h"
+#include "sim/error.h"
+
+namespace ppsim {
+namespace {
+
+std::string gib(std::int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+// A profile measured on another model or shape would silently give wrong times: refuse it.
+void check_profile_matches(const Profile& p, const ModelSpec& m, const ModelConfig& c) {
+  const ModelSpec& pm = p.model;
+  auto mismatch = [&](const std::string& what, const std::string& profile_value, const std::string& config_value) {
+    throw InputError(p.source + ": profile was measured with " + what + " " + profile_value + " but the config has " +
+                     config_value + " (run 'ppsim calibrate' for this configuration)");
+  };
+  if (pm.hidden != m.hidden || pm.ffn_hidden != m.ffn_hidden || pm.heads != m.heads || pm.kv_heads != m.kv_heads ||
+      pm.vocab != m.vocab)
+    mismatch("model", "'" + pm.name + "' (hidden " + std::to_string(pm.hidden) + ")",
+             "'" + m.name + "' (hidden " + std::to_string(m.hidden) + ")");
+  if (p.micro_batch_size != c.micro_batch_size)
+    mismatch("micro_batch_size", std::to_string(p.micro_batch_size), std::to_string(c.micro_batch_size));
+  if (p.sequence_length != c.sequence_length)
+    mismatch("sequence_length", std::to_string(p.sequence_length), std::to_string(c.sequence_length));
+}
+
+}  // namespace
+
+OpCosts ModelCosts::op_costs() const {
+  OpCosts c;
+  for (const StageCost& s : table.stages) {
+    c.forward.push_back(s.forward);
+    c.backward_input.push_back(s.backward_input);
+    c.backward_weight.push_back(s.backward_weight);
+  }
+  c.forward_transfer = table.boundary_transfer;
+  c.backward_transfer = table.boundary_transfer;
+  return c;
+}
+
+std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<int>& rank_of_stage,
+                                     const std::string& source) {
+  int ranks = 0;
+  for (int r : rank_of_stage) ranks = std::max(ranks, r + 1);
+  std::vector<RankMemory> mem(ranks);
+  for (int r = 0; r < ranks; ++r) mem[r].rank = r;
+  for (std::size_t v = 0; v < rank_of_stage.size(); ++v) {
+    const StageCost& s = costs.table.stages[v];
+    RankMemory& m = mem[rank_of_stage[v]];
+    m.param_bytes += s.param_bytes;
+    m.grad_bytes += s.grad_bytes;
+    m.optimizer_bytes += s.optimizer_bytes;
+    m.virtual_stages.push_back(static_cast<int>(v));
+    m.activation_bytes_per_mb.push_back(s.activation_bytes);
+  }
+  check_memory_limit(mem, costs.memory_limit_bytes, source + ": memory_limit");
+  return mem;
+}
+
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const std::string& source) {
+  ModelCosts mc;
+  mc.model = load_model(config.model);
+  mc.hardware = load_hardware(config.hardware);
+  mc.settings.micro_batch_size = config.micro_batch_size;
+  mc.settings.sequence_length = config.sequence_length;
+  mc.settings.dtype = config.dtype;
+  mc.settings.recompute = config.recompute;
+  mc.settings.stages = stages;
+  mc.settings.chunks = chunks;
+  mc.settings.efficiency = config.efficiency;
+  mc.settings.link = config.link;
+  mc.notes.push_back("model " + mc.model.name + " (" + std::to_string(mc.model.layers) + " blocks, hidden " +
+                     std::to_string(mc.model.hidden) + "), micro-batch " + std::to_string(config.micro_batch_size) +
+                     " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
+                     ", recompute " + to_string(config.recompute));
+  mc.notes.push_back("hardware " + mc.hardware.name + (config.hardware_defaulted ? " (default; set 'hardware:')" : ""));
+  if (!config.profile.empty()) {
+    const Profile p = load_profile(config.profile);
+    check_profile_matches(p, mc.model, config);
+    mc.measured = to_layer_times(p);
+    mc.notes.push_back("calibration profile " + config.profile + " (" + p.device.name + ", measured in " +
+                       to_string(p.dtype) + ")");
+  }
+  if (config.partition_auto) {
+    mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);
+  } else {
+    mc.partition.layers_per_stage = config.partition;
+  }
+  mc.table = build_stage_costs(mc.model, mc.hardware, mc.settings, mc.partition, mc.measured, config.partition_where);
+  mc.memory_limit_bytes = config.memory_limit_bytes.value_or(mc.hardware.memory_bytes);
+  std::string parts;
+  for (int l : mc.partition.layers_per_stage) parts += (parts.empty() ? "" : ", ") + std::to_string(l);
+  mc.notes.push_back(std::string("partition ") + (config.partition_auto ? "auto" : "explicit") + ": [" + parts +
+                     "] blocks per virtual stage; embedding on stage 0, head on the last");
+  mc.notes.push_back("stage times from " + mc.table.stages.front().source +
+                     (mc.table.stages.front().source != mc.table.stages.back().source ? " .. " + mc.table.stages.back().source : "") +
+                     "; transfers from " + mc.table.transfer_source + " (" + gib(mc.table.boundary_bytes) +
+                     " per hop, " + format_duration(mc.table.transfer) + ")");
+  return mc;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,37 @@
+#pragma once
+// The model-driven half of a config: model + hardware (+ calibration profile) -> partition ->
+// per-stage op costs through the cost model (models/stage_costs.h).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/memory.h"
+#include "models/stage_costs.h"
+#include "sim/config/config.h"
+#include "sim/op_costs.h"
+
+namespace ppsim {
+
+struct ModelCosts {
+  ModelSpec model;
+  HardwareSpec hardware;
+  CostSettings settings;
+  Partition partition;
+  StageCostTable table;
+  std::int64_t memory_limit_bytes = 0;
+  std::optional<MeasuredLayerTimes> measured;  // from the profile
+  std::vector<std::string> notes;              // lines for the report (sources, defaults)
+
+  // The DAG's op costs: virtual stage v's F/B/W and the hop after it.
+  OpCosts op_costs() const;
+};
+
+// Loads everything the config names and runs the cost model. `stages`/`chunks` are P and V.
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const std::string& source);
+
+// Per-rank static memory for the schedule's placement of virtual stages on ranks; throws
+// InputError when some rank's parameters alone exceed the memory limit.
+std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<int>& rank_of_stage,
+                                     const std::string& source);
+
+}  // namespace ppsim
