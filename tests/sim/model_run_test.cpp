@@ -1,0 +1,114 @@
+// Model-driven simulations (issue 3): the shipped examples run, their model figures agree with
+// independent computations, and bad model input is a clear error.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sim/config/config.h"
+#include "sim/error.h"
+#include "sim/longest_path.h"
+#include "sim/simulation.h"
+
+namespace ppsim {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSource = PPSIM_SOURCE_DIR;
+
+void check_model_run(const SimulationConfig& c, const std::string& what) {
+  const SimulationResult r = run_simulation(c);
+  ASSERT_TRUE(r.model_metrics && r.model_costs) << what;
+  const ModelMetrics& mm = *r.model_metrics;
+  const ModelCosts& mc = *r.model_costs;
+  const double T = static_cast<double>(r.metrics.makespan_ns) * 1e-9;
+  const double samples = static_cast<double>(c.microbatches) * c.model->micro_batch_size;
+  EXPECT_DOUBLE_EQ(mm.samples_per_s, samples / T) << what;
+  EXPECT_DOUBLE_EQ(mm.tokens_per_s, samples * c.model->sequence_length / T) << what;
+  EXPECT_NEAR(mm.mfu, mc.table.model_flops_per_microbatch * c.microbatches /
+                          (c.stages * mc.hardware.peak_flops(c.model->dtype) * T), 1e-12) << what;
+  EXPECT_GT(mm.mfu, 0.0);
+  EXPECT_LT(mm.mfu, 1.0);
+  // Busy time per rank = M x the sum of its chunks' F+B+W.
+  const OpTable& t = *r.timeline.table;
+  int layers = 0;
+  for (int rank = 0; rank < c.stages; ++rank) {
+    TimeNs per_mb = 0;
+    for (int v = 0; v < t.stages; ++v)
+      if (t.rank_of_stage[v] == rank) per_mb += mc.table.stages[v].total();
+    EXPECT_EQ(r.metrics.ranks[rank].busy_ns, per_mb * c.microbatches) << what << " rank " << rank;
+    const RankModelMetrics& rm = mm.ranks[rank];
+    layers += rm.layers;
+    EXPECT_EQ(rm.peak_memory_bytes, rm.parameter_bytes + rm.gradient_bytes + rm.optimizer_bytes + rm.activation_bytes);
+    EXPECT_EQ(rm.fits, rm.peak_memory_bytes <= mm.memory_limit_bytes);
+    // Activations at the peak lie between one chunk's bytes and peak-count x the largest chunk's.
+    std::int64_t largest = 0;
+    for (int v = 0; v < t.stages; ++v)
+      if (t.rank_of_stage[v] == rank) largest = std::max(largest, mc.table.stages[v].activation_bytes);
+    EXPECT_LE(rm.activation_bytes, largest * r.metrics.ranks[rank].peak_in_flight) << what;
+    EXPECT_GT(rm.activation_bytes, 0) << what;
+  }
+  EXPECT_EQ(layers, mc.model.layers) << what;
+  // The engine agrees with the DAG's longest path when no link queues.
+  std::int64_t queued = 0;
+  for (const auto& l : r.metrics.links) queued += l.queued_transfers;
+  if (queued == 0) EXPECT_EQ(r.metrics.makespan_ns, dag_longest_path(r.dag)) << what;
+}
+
+TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
+  int seen = 0;
+  for (const auto& e : fs::directory_iterator(kSource + "/examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    SimulationConfig c = load_config(e.path().string());
+    if (!c.model) continue;
+    check_model_run(c, e.path().filename().string());
+    ++seen;
+  }
+  EXPECT_GE(seen, 4);
+}
+
+TEST(ModelRun, OneFOneBPeakInFlightAndMemoryFromTheModel) {
+  SimulationConfig c = parse_config(
+      "schedule: 1f1b\nstages: 4\nmicrobatches: 8\nmodel: tiny\nhardware: h100-sxm\nmicro_batch_size: 2\n"
+      "sequence_length: 64\npartition: [2, 2, 2, 2]\n",
+      "t.yaml", ".");
+  const SimulationResult r = run_simulation(c);
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_EQ(r.metrics.ranks[s].peak_in_flight, 4 - s);
+    // One chunk per rank: activations at the peak = peak count x that chunk's bytes, exactly.
+    EXPECT_EQ(r.model_metrics->ranks[s].activation_bytes,
+              (4 - s) * r.model_costs->table.stages[s].activation_bytes);
+    EXPECT_EQ(r.model_metrics->ranks[s].layers, 2);
+  }
+  check_model_run(c, "tiny 1f1b");
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    run_simulation(parse_config(yaml, "m.yaml", "."));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(ModelRun, BadModelInputIsAClearError) {
+  const std::string head = "schedule: 1f1b\nstages: 4\nmicrobatches: 8\n";
+  auto has = [](const std::string& msg, const std::string& needle) {
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+  };
+  has(error_of(head + "model: llama9-1t\n"), "llama3-8b");
+  has(error_of(head + "model: tiny\nhardware: tpu-v9\n"), "h100-sxm");
+  has(error_of(head + "model: tiny\npartition: [2, 2, 2, 1]\n"), "adds up to 7");
+  has(error_of(head + "model: tiny\npartition: [2, 2, 2, 1]\n"), "m.yaml:5:12: partition");
+  has(error_of("schedule: 1f1b\nstages: 16\nmicrobatches: 8\nmodel: tiny\n"), "too few");
+  has(error_of(head + "model: tiny\nmemory_limit: 1KB\n"), "memory_limit");
+  has(error_of(head + "model: tiny\ndtype: int4\n"), "m.yaml:5:8: dtype: must be bf16, fp16 or fp32 (got 'int4')");
+  has(error_of(head + "model: tiny\nrecompute: some\n"), "m.yaml:5:12: recompute: must be none, selective or full");
+  has(error_of(head + "model: tiny\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"), "not both");
+  has(error_of(head + "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\nhardware: h200\n"),
+      "hardware: needs 'model:'");
+  has(error_of(head + "model: tiny\nefficiency: {compute: 1.5}\n"), "efficiency.compute: must be a fraction");
+}
+
+}  // namespace
+}  // namespace ppsim
