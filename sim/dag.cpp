@@ -21,7 +21,8 @@ int slot_of(ActionKind k) {
   return kF;
 }
 
-// Kahn's algorithm; on a cycle, reports the first blocked op of every rank and its unmet inputs.
+}  // namespace
+
 void check_acyclic(const Dag& dag) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
@@ -40,8 +41,13 @@ void check_acyclic(const Dag& dag) {
       if (--pending[w] == 0) ready.push_back(w);
     }
   }
-  if (done == n) return;
-  // Slow path: the first blocked op of each rank and its unmet inputs.
+  if (done != n) report_deadlock(dag, pending);
+}
+
+void report_deadlock(const Dag& dag, const std::vector<OpId>& pending) {
+  const OpTable& t = *dag.table;
+  const std::size_t n = t.ops.size();
+  // The first blocked op of each rank and its unmet inputs.
   std::vector<OpId> blocked_at(t.ranks, kNoOp);
   std::vector<char> is_blocked(n, 0);
   for (int r = 0; r < t.ranks; ++r)
@@ -81,8 +87,6 @@ void check_acyclic(const Dag& dag) {
   }
   throw DeadlockError(os.str());
 }
-
-}  // namespace
 
 std::string describe_op(const OpTable& t, OpId id) {
   const Op& op = t.ops[id];
@@ -207,7 +211,6 @@ Dag build_dag(const Schedule& sch, const OpCosts& costs) {
   dag.in_degree.assign(t.ops.size(), 0);
   for (const auto& e : edges) ++dag.in_degree[e.second];
   dag.table = std::move(table);
-  check_acyclic(dag);
   return dag;
 }
 

@@ -24,9 +24,16 @@ struct Dag {
   std::vector<OpId> in_degree;
 };
 
-// Builds the DAG; throws DeadlockError when the dependencies form a cycle, naming the op each rank
-// is blocked at and what it waits for. The schedule must have passed validate_schedule.
+// Builds the DAG. The schedule must have passed validate_schedule. A cycle (deadlock) is found by
+// the first topological pass over it: simulate() or check_acyclic().
 Dag build_dag(const Schedule& schedule, const OpCosts& costs);
+
+// Throws DeadlockError when the dependencies form a cycle, naming the op each rank is blocked at
+// and what it waits for (Kahn's algorithm: linear, never hangs).
+void check_acyclic(const Dag& dag);
+
+// The DeadlockError for a pass that stopped with `pending` unmet inputs left on some ops.
+[[noreturn]] void report_deadlock(const Dag& dag, const std::vector<OpId>& pending);
 
 // "2F0 on rank 1" / "transfer of B3 (stage 4 -> 3) on link 2->1": for messages.
 std::string describe_op(const OpTable& table, OpId id);

@@ -8,7 +8,8 @@
 
 namespace ppsim {
 
-// Replays the DAG; deterministic bit for bit. The DAG must be acyclic (build_dag checks it).
+// Replays the DAG; deterministic bit for bit. A cyclic DAG (a deadlocking schedule) is reported
+// with DeadlockError before any timeline exists: the replay stops when nothing can move.
 Timeline simulate(const Dag& dag);
 
 }  // namespace ppsim

@@ -9,6 +9,7 @@ namespace ppsim {
 TimeNs dag_longest_path(const Dag& dag) {
   const auto& g = dag.graph;
   const auto& ops = dag.table->ops;
+  check_acyclic(dag);
   std::vector<OpId> order;
   order.reserve(ops.size());
   boost::topological_sort(g, std::back_inserter(order));  // reverse topological order

@@ -142,11 +142,20 @@ TEST(Engine, DeadlockIsReportedWithWaitingOps) {
   // Rank 0 waits for the gradient of micro-batch 0 before sending micro-batch 1 forward, while
   // rank 1 waits for micro-batch 1's forward before sending that gradient.
   Schedule s = read_order_csv("0F0,0B0,0F1,0B1\n1F0,1F1,1B0,1B1\n", "cycle.csv", 2, 2, 1);
+  const Dag dag = build_dag(s, uniform_costs(2, 1, 1, 1, 0));
+  // The engine and the standalone check report the same thing.
+  std::string from_check;
   try {
-    build_dag(s, uniform_costs(2, 1, 1, 1, 0));
+    check_acyclic(dag);
+  } catch (const DeadlockError& e) {
+    from_check = e.what();
+  }
+  try {
+    simulate(dag);
     FAIL() << "no deadlock reported";
   } catch (const DeadlockError& e) {
     const std::string msg = e.what();
+    EXPECT_EQ(msg, from_check);
     EXPECT_NE(msg.find("deadlock"), std::string::npos) << msg;
     EXPECT_NE(msg.find("rank 0 is blocked at step 1 (0B0 on rank 0), waiting for 1B0 on rank 1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("rank 1 is blocked at step 1 (1F1 on rank 1), waiting for 0F1 on rank 0"), std::string::npos) << msg;
