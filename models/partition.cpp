@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <limits>
 #include <numeric>
 
 #include "sim/error.h"
@@ -15,8 +14,6 @@ std::string list(const std::vector<int>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
   return s + "]";
 }
-
-constexpr TimeNs kInfinity = std::numeric_limits<TimeNs>::max();
 
 }  // namespace
 
@@ -65,14 +62,35 @@ TimeNs split_bottleneck(const std::vector<int>& sizes, const std::vector<TimeNs>
   return worst;
 }
 
-// Exact dynamic programme. g[k][i] is the smallest possible bottleneck of placing blocks i..L-1 on
-// stages k..S-1 with every stage non-empty. Because a split's bottleneck is the max over its stages
-// and max is monotone in each argument, the best split of a suffix whose first stage ends at j is
-// max(cost(k, i..j-1), g[k+1][j]) and g[k][i] is the minimum of that over all feasible j: this
-// enumerates every contiguous split (principle of optimality), so g[0][0] is the optimum T*.
-// The reconstruction then picks, stage by stage, the smallest first stage j - i that still admits
-// a completion with bottleneck <= T* (g[k+1][j] <= T*), which yields the lexicographically
-// smallest optimal size vector. O(S * L^2) time, O(S * L) memory.
+// Exact dynamic programme for the "most balanced minimum-bottleneck" split.
+//
+// Objective. A split's profile is the multiset of its S stage times, compared by the leximin order:
+// sort both descending and compare lexicographically (smaller first entry = smaller bottleneck;
+// equal bottleneck, smaller second-largest stage; and so on). The first entry is the bottleneck, so
+// every leximin-optimal split is a minimum-bottleneck split, and among those it has the fewest
+// stages at the bottleneck, then the smallest next-slowest stage, and so on: the most balanced one.
+//
+// Lemma (the order is compatible with multiset union). For multisets A, A' of equal size,
+// A < A' iff at the largest value x whose multiplicity differs, A holds x fewer times than A'.
+// (Take the first index where the sorted vectors differ, a_i < a'_i = x: above x both vectors agree
+// on the common prefix, and A' has one more x than A.) Adding the same multiset B to both adds
+// count_B(y) to both multiplicities of every y, so the largest differing value and its sign are
+// unchanged: A <= A' implies A u B <= A' u B, with equality iff A = A', strict iff strict.
+//
+// DP. h[k][i] is the leximin-smallest profile of placing blocks i..L-1 on stages k..S-1, each
+// non-empty. Every such placement is {cost(k, i..j-1)} u M for some end j and some placement M of
+// blocks j.. on stages k+1.. with M >= h[k+1][j], and by the lemma {c} u M >= {c} u h[k+1][j]. So
+// h[k][i] = min over j of {cost(k, i..j-1)} u h[k+1][j] (principle of optimality) and h[0][0] is
+// the optimum. The values are int64 ns and compared exactly, so there is no rounding anywhere.
+//
+// Tie-break. Among splits with the optimal profile the lexicographically smallest size vector is
+// returned (earlier stages smaller): walking forward with prefix multiset P, a first stage ending at
+// j admits an optimal completion iff {cost(k, i..j-1)} u h[k+1][j] == h[k][i] (P u X == P u Y iff
+// X == Y, and any completion's profile is >= this one by the lemma), so taking the smallest such j
+// at each stage gives the lexicographically smallest optimal split. Deterministic.
+//
+// Cost: O(S * L^2) candidate profiles, each merged and compared in O(S): O(S^2 * L^2) time,
+// O(S^2 * L) memory; for 96 blocks on 64 stages that is a few million operations.
 std::vector<int> min_bottleneck_split(const std::vector<TimeNs>& block_times, const std::vector<TimeNs>& stage_extra,
                                       int virtual_stages, const std::string& where) {
   const int L = static_cast<int>(block_times.size());
@@ -86,26 +104,44 @@ std::vector<int> min_bottleneck_split(const std::vector<TimeNs>& block_times, co
   auto extra = [&](int k) { return k < static_cast<int>(stage_extra.size()) ? stage_extra[k] : 0; };
   auto cost = [&](int k, int i, int j) { return extra(k) + prefix[j] - prefix[i]; };
 
-  std::vector<std::vector<TimeNs>> g(S + 1, std::vector<TimeNs>(L + 1, kInfinity));
-  g[S][L] = 0;
+  // Profiles, sorted descending. Stage k starts at block i in k..L-(S-k) (every stage non-empty);
+  // h[k][i - k] holds the profile for that state, h[S][0] the empty profile at i = L.
+  using Profile = std::vector<TimeNs>;
+  const int width = L - S + 1;
+  std::vector<std::vector<Profile>> h(S + 1, std::vector<Profile>(width));
+  auto merged = [](TimeNs c, const Profile& rest, Profile& out) {  // {c} u rest, sorted descending
+    out.clear();
+    auto pos = std::find_if(rest.begin(), rest.end(), [c](TimeNs t) { return t < c; });  // after equal values
+    out.insert(out.end(), rest.begin(), pos);
+    out.push_back(c);
+    out.insert(out.end(), pos, rest.end());
+  };
+  Profile candidate;
   for (int k = S - 1; k >= 0; --k) {
     const int stages_after = S - 1 - k;
-    for (int i = k; i <= L - (S - k); ++i) {  // i blocks already placed on the k earlier stages
-      TimeNs best = kInfinity;
-      for (int j = i + 1; j <= L - stages_after; ++j) {
-        if (g[k + 1][j] == kInfinity) continue;
-        best = std::min(best, std::max(cost(k, i, j), g[k + 1][j]));
+    for (int i = k; i <= L - (S - k); ++i) {
+      Profile& best = h[k][i - k];
+      bool have = false;
+      // Stage k holds blocks i..j-1; the last stage takes all that is left.
+      for (int j = k == S - 1 ? L : i + 1; j <= L - stages_after; ++j) {
+        merged(cost(k, i, j), h[k + 1][j - (k + 1)], candidate);
+        if (!have || candidate < best) {  // std::vector's < is the lexicographic order
+          best = candidate;
+          have = true;
+        }
       }
-      g[k][i] = best;
+      assert(have);
     }
   }
-  const TimeNs optimum = g[0][0];
   std::vector<int> sizes;
   int i = 0;
   for (int k = 0; k < S; ++k) {
-    int j = i + 1;
-    while (!(g[k + 1][j] != kInfinity && std::max(cost(k, i, j), g[k + 1][j]) <= optimum)) ++j;
-    assert(j <= L);
+    int j = k == S - 1 ? L : i + 1;
+    for (;; ++j) {
+      assert(j <= L - (S - 1 - k));
+      merged(cost(k, i, j), h[k + 1][j - (k + 1)], candidate);
+      if (candidate == h[k][i - k]) break;
+    }
     sizes.push_back(j - i);
     i = j;
   }

@@ -25,11 +25,14 @@ struct Partition {
 // (e.g. "run.yaml:12:3: partition") listing the offending values.
 void validate_partition(const Partition& p, int model_layers, int stages, int chunks, const std::string& where);
 
-// Exact minimum-bottleneck split of contiguous blocks over `virtual_stages` stages, each with at
-// least one block. A stage's time is the sum of its blocks' times plus stage_extra[stage] (the
-// embedding or head, empty = none). Among optimal splits it returns the one whose stage sizes are
-// lexicographically smallest (earlier stages smaller). Throws InputError prefixed by `where` when
-// there are fewer blocks than stages.
+// Exact most-balanced minimum-bottleneck split of contiguous blocks over `virtual_stages` stages,
+// each with at least one block. A stage's time is the sum of its blocks' times plus
+// stage_extra[stage] (the embedding or head, empty = none). It returns a split whose stage times,
+// sorted descending, are lexicographically smallest (leximin): the smallest bottleneck, then the
+// fewest stages at it / the smallest second-slowest stage, and so on. Among splits with that same
+// multiset of stage times it returns the one whose stage sizes are lexicographically smallest
+// (earlier stages smaller). Throws InputError prefixed by `where` when there are fewer blocks than
+// stages.
 std::vector<int> min_bottleneck_split(const std::vector<TimeNs>& block_times, const std::vector<TimeNs>& stage_extra,
                                       int virtual_stages, const std::string& where);
 
