@@ -1,15 +1,18 @@
-// Host side of the CUDA backend (plain C++ against the CUDA runtime; kernels live in kernels.cu).
+// Host side of the CUDA backend (plain C++ against the CUDA runtime; kernels live in kernels.cu and
+// flash_attention.cu).
 // NOT YET RUN ON A GPU: it compiles, and the tests that would run it skip without one.
 #include "calibrate/cuda/cuda_calibrator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
 
 #include "calibrate/cpu/layers.h"
 #include "calibrate/cuda/check.h"
+#include "calibrate/cuda/flash_attention.h"
 #include "calibrate/cuda/gemm.h"
 #include "calibrate/cuda/kernels.h"
 #include "calibrate/reference.h"
@@ -159,7 +162,7 @@ class GpuModel {
   GpuModel(const ModelSpec& spec, int micro_batch, int seq, cudaStream_t stream, Gemm& gemm)
       : s_(spec), mb_(micro_batch), seq_(seq), t_(micro_batch * seq), stream_(stream), gemm_(gemm) {
     const std::size_t h = spec.hidden, f = spec.ffn_hidden, kv = std::size_t(spec.kv_heads) * spec.head_dim();
-    const std::size_t T = t_, V = spec.vocab, H = spec.heads, S = seq;
+    const std::size_t T = t_, V = spec.vocab;
     auto b16 = [](std::size_t n) { return std::make_unique<DevBuf>(n * sizeof(bf16)); };
     auto f32 = [](std::size_t n) { return std::make_unique<DevBuf>(std::max<std::size_t>(n, 1) * sizeof(float)); };
     rot_ = rotations_for(T * h * sizeof(bf16));
@@ -194,19 +197,19 @@ class GpuModel {
     ggain_ = f32(h), gbias_ = f32(h);
     for (auto* a : {&n1_, &q_, &attn_, &x1_, &n2_, &y_, &dx1_, &dattn_, &dq_, &dn1_, &dx_, &dn2_}) *a = b16(T * h);
     for (auto* a : {&k_, &v_, &dk_, &dv_}) *a = b16(T * kv);
-    if (gqa()) for (auto* a : {&ke_, &ve_, &dke_, &dve_}) *a = b16(T * h);
     for (auto* a : {&u_, &g_, &dg_, &du_}) *a = b16(T * f);
     if (swiglu()) for (auto* a : {&up_, &dup_}) *a = b16(T * f);
-    p_ = b16(std::size_t(mb_) * H * S * S), dp_ = b16(std::size_t(mb_) * H * S * S);
+    lse_ = f32(attn_shape().row_stat_floats()), dvec_ = f32(attn_shape().row_stat_floats());
+    dq_accum_ = f32(attn_shape().dq_accum_floats());
     logits_ = b16(T * V);
     loss_ = f32(T);
     for (auto* a : {&mean1_, &rstd1_, &mean2_, &rstd2_}) *a = f32(T);
   }
 
   bool swiglu() const { return s_.activation == Activation::SwiGlu; }
-  bool gqa() const { return s_.kv_heads != s_.heads; }
   bool ln() const { return s_.norm == Norm::LayerNorm; }
   int rotations() const { return rot_; }
+  AttentionShape attn_shape() const { return {mb_, seq_, s_.heads, s_.kv_heads, s_.head_dim()}; }
   std::int64_t tokens() const { return t_; }
 
   // One GEMM as a named region.
@@ -214,13 +217,6 @@ class GpuModel {
           const DevBuf& b, int ldb, DevBuf& c, int ldc, float beta = 0.f) {
     GemmShape sh{ta, tb, m, n, k, lda, ldb, ldc};
     rec.region(name, Gemm::flops(sh), [&] { gemm_.run(sh, a.p, b.p, c.p, beta, stream_); });
-  }
-
-  // Batched over heads within micro-batch `b` (per-head stride d columns, scores stride s*s).
-  void attn_mm(Recorder& rec, const std::string& name, bool ta, bool tb, int m, int n, int k, const bf16* a, int lda,
-               std::int64_t sa, const bf16* b, int ldb, std::int64_t sb, bf16* c, int ldc, std::int64_t sc) {
-    GemmShape sh{ta, tb, m, n, k, lda, ldb, ldc, s_.heads, sa, sb, sc};
-    rec.region(name, Gemm::flops(sh) / 2, [&] { gemm_.run(sh, a, b, c, 0.f, stream_); });  // causal: half useful
   }
 
   void embedding_forward(Recorder& rec, int r) {
@@ -235,7 +231,7 @@ class GpuModel {
   }
 
   void block_forward(Recorder& rec, int r) {
-    const int h = s_.hidden, f = s_.ffn_hidden, d = s_.head_dim(), H = s_.heads, kv = s_.kv_heads * d, S = seq_;
+    const int h = s_.hidden, f = s_.ffn_hidden, kv = s_.kv_heads * s_.head_dim();
     const DevBuf& x = *xs_[r];
     rec.region("norm1", 0, [&] {
       norm_forward(ln(), x.as<bf16>(), gain_->as<float>(), bias_->as<float>(), n1_->as<bf16>(), mean1_->as<float>(),
@@ -244,23 +240,12 @@ class GpuModel {
     mm(rec, "q_proj", false, false, t_, h, h, *n1_, h, *wq_, h, *q_, h);
     mm(rec, "k_proj", false, false, t_, kv, h, *n1_, h, *wk_, kv, *k_, kv);
     mm(rec, "v_proj", false, false, t_, kv, h, *n1_, h, *wv_, kv, *v_, kv);
-    const DevBuf& K = gqa() ? *ke_ : *k_;
-    const DevBuf& Vb = gqa() ? *ve_ : *v_;
-    if (gqa())
-      rec.region("expand_kv", 0, [&] {
-        expand_kv(k_->as<bf16>(), ke_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
-        expand_kv(v_->as<bf16>(), ve_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
-      });
-    const std::int64_t ss = std::int64_t(S) * S;
-    for (int b = 0; b < mb_; ++b) {
-      const std::int64_t off = std::int64_t(b) * S * h;
-      bf16* P = p_->as<bf16>() + b * H * ss;
-      attn_mm(rec, "attn_scores", false, true, S, S, d, q_->as<bf16>() + off, h, d, K.as<bf16>() + off, h, d, P, S, ss);
-      rec.region("attn_softmax", 0,
-                 [&] { causal_softmax_forward(P, 1.f / std::sqrt(float(d)), std::int64_t(H) * S, S, stream_); });
-      attn_mm(rec, "attn_values", false, false, S, d, S, P, S, ss, Vb.as<bf16>() + off, h, d, attn_->as<bf16>() + off, h,
-              d);
-    }
+    // Fused causal attention (flash_attention.h): K and V stay at kv_heads, no expanded copies.
+    const AttentionShape as = attn_shape();
+    rec.region("flash_attention_forward", flash_attention_forward_flops(as), [&] {
+      flash_attention_forward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), attn_->as<bf16>(), lse_->as<float>(), as,
+                              stream_);
+    });
     rec.region("residual_copy", 0,
                [&] { PPSIM_CUDA_CHECK(cudaMemcpyAsync(x1_->p, x.p, x.bytes, cudaMemcpyDeviceToDevice, stream_)); });
     mm(rec, "o_proj_residual", false, false, t_, h, h, *attn_, h, *wo_, h, *x1_, h, 1.f);
@@ -280,7 +265,7 @@ class GpuModel {
   }
 
   void block_backward_input(Recorder& rec, int r) {
-    const int h = s_.hidden, f = s_.ffn_hidden, d = s_.head_dim(), H = s_.heads, kv = s_.kv_heads * d, S = seq_;
+    const int h = s_.hidden, f = s_.ffn_hidden, kv = s_.kv_heads * s_.head_dim();
     const DevBuf& dy = *dys_[r];
     const DevBuf& x = *xs_[r];
     mm(rec, "mlp_down_dgrad", false, true, t_, f, h, dy, h, *w2_, h, *dg_, f);
@@ -295,29 +280,20 @@ class GpuModel {
                     rstd2_->as<float>(), dy.as<bf16>(), dx1_->as<bf16>(), t_, h, stream_);
     });
     mm(rec, "o_proj_dgrad", false, true, t_, h, h, *dx1_, h, *wo_, h, *dattn_, h);
-    const DevBuf& K = gqa() ? *ke_ : *k_;
-    const DevBuf& Vb = gqa() ? *ve_ : *v_;
-    DevBuf& dK = gqa() ? *dke_ : *dk_;
-    DevBuf& dV = gqa() ? *dve_ : *dv_;
-    const std::int64_t ss = std::int64_t(S) * S;
-    for (int b = 0; b < mb_; ++b) {
-      const std::int64_t off = std::int64_t(b) * S * h;
-      const bf16* P = p_->as<bf16>() + b * H * ss;
-      bf16* dP = dp_->as<bf16>() + b * H * ss;
-      const bf16* dO = dattn_->as<bf16>() + off;
-      attn_mm(rec, "attn_dv", true, false, S, d, S, P, S, ss, dO, h, d, dV.as<bf16>() + off, h, d);
-      attn_mm(rec, "attn_dp", false, true, S, S, d, dO, h, d, Vb.as<bf16>() + off, h, d, dP, S, ss);
-      rec.region("attn_softmax_backward", 0, [&] {
-        causal_softmax_backward(P, dP, 1.f / std::sqrt(float(d)), std::int64_t(H) * S, S, stream_);
-      });
-      attn_mm(rec, "attn_dq", false, false, S, d, S, dP, S, ss, K.as<bf16>() + off, h, d, dq_->as<bf16>() + off, h, d);
-      attn_mm(rec, "attn_dk", true, false, S, d, S, dP, S, ss, q_->as<bf16>() + off, h, d, dK.as<bf16>() + off, h, d);
-    }
-    if (gqa())
-      rec.region("reduce_kv", 0, [&] {
-        reduce_kv(dke_->as<bf16>(), dk_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
-        reduce_kv(dve_->as<bf16>(), dv_->as<bf16>(), t_, H, s_.kv_heads, d, stream_);
-      });
+    // Fused attention backward: D = rowsum(dO ∘ O), then dK, dV (GQA groups reduced in the kernel)
+    // and dQ (fp32 atomics), then dQ to bf16.
+    const AttentionShape as = attn_shape();
+    rec.region("flash_attention_backward_prep", 0, [&] {
+      flash_attention_backward_prep(attn_->as<bf16>(), dattn_->as<bf16>(), dvec_->as<float>(), dq_accum_->as<float>(), as,
+                                    stream_);
+    });
+    rec.region("flash_attention_backward", flash_attention_backward_flops(as), [&] {
+      flash_attention_backward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), dattn_->as<bf16>(), lse_->as<float>(),
+                               dvec_->as<float>(), dq_accum_->as<float>(), dk_->as<bf16>(), dv_->as<bf16>(), as,
+                               stream_);
+    });
+    rec.region("flash_attention_dq_convert", 0,
+               [&] { flash_attention_dq_convert(dq_accum_->as<float>(), dq_->as<bf16>(), as, stream_); });
     mm(rec, "q_proj_dgrad", false, true, t_, h, h, *dq_, h, *wq_, h, *dn1_, h);
     mm(rec, "k_proj_dgrad", false, true, t_, h, kv, *dk_, kv, *wk_, kv, *dn1_, h, 1.f);
     mm(rec, "v_proj_dgrad", false, true, t_, h, kv, *dv_, kv, *wv_, kv, *dn1_, h, 1.f);
@@ -384,8 +360,8 @@ class GpuModel {
   std::vector<Buf> xs_, dys_, ids_, targets_;
   Buf wq_, wk_, wv_, wo_, w1_, w2_, w3_, table_, w_out_, gain_, bias_;
   Buf gwq_, gwk_, gwv_, gwo_, gw1_, gw2_, gw3_, gw_out_, gtable_, ggain_, gbias_;
-  Buf n1_, q_, k_, v_, ke_, ve_, attn_, x1_, n2_, u_, up_, g_, y_, p_, dp_, logits_, loss_;
-  Buf dg_, du_, dup_, dn2_, dx1_, dattn_, dq_, dk_, dv_, dke_, dve_, dn1_, dx_;
+  Buf n1_, q_, k_, v_, attn_, x1_, n2_, u_, up_, g_, y_, lse_, dvec_, dq_accum_, logits_, loss_;
+  Buf dg_, du_, dup_, dn2_, dx1_, dattn_, dq_, dk_, dv_, dn1_, dx_;
   Buf mean1_, rstd1_, mean2_, rstd2_;
 };
 
@@ -420,6 +396,89 @@ DeviceInfo device_info(int device) {
   info.sm_clock_mhz = clock_khz / 1000;
   info.memory_clock_mhz = mem_khz / 1000;
   return info;
+}
+
+AttentionGrads attention_backward_reference(const ref::RefMatrix& q, const ref::RefMatrix& k, const ref::RefMatrix& v,
+                                            const ref::RefMatrix& dout, int heads, int kv_heads, int seq) {
+  const int d = static_cast<int>(q.cols()) / heads, group = heads / kv_heads;
+  const double scale = 1.0 / std::sqrt(double(d));
+  AttentionGrads g{ref::RefMatrix::Zero(q.rows(), q.cols()), ref::RefMatrix::Zero(k.rows(), k.cols()),
+                   ref::RefMatrix::Zero(v.rows(), v.cols())};
+  std::vector<double> p(static_cast<std::size_t>(seq)), dp(static_cast<std::size_t>(seq));
+  for (Eigen::Index b = 0; b < q.rows() / seq; ++b)
+    for (int h = 0; h < heads; ++h) {
+      const int kh = h / group;
+      for (int i = 0; i < seq; ++i) {
+        const Eigen::Index qi = b * seq + i;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int j = 0; j <= i; ++j) {
+          double dot = 0;
+          for (int c = 0; c < d; ++c) dot += q(qi, h * d + c) * k(b * seq + j, kh * d + c);
+          p[j] = dot * scale;
+          mx = std::max(mx, p[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j <= i; ++j) sum += (p[j] = std::exp(p[j] - mx));
+        double dsum = 0;  // D_i = sum_j P_ij dP_ij
+        for (int j = 0; j <= i; ++j) {
+          p[j] /= sum;
+          double dot = 0;
+          for (int c = 0; c < d; ++c) dot += dout(qi, h * d + c) * v(b * seq + j, kh * d + c);
+          dp[j] = dot;
+          dsum += p[j] * dot;
+        }
+        for (int j = 0; j <= i; ++j) {
+          const Eigen::Index kj = b * seq + j;
+          const double ds = p[j] * (dp[j] - dsum) * scale;
+          for (int c = 0; c < d; ++c) {
+            g.dv(kj, kh * d + c) += p[j] * dout(qi, h * d + c);
+            g.dq(qi, h * d + c) += ds * k(kj, kh * d + c);
+            g.dk(kj, kh * d + c) += ds * q(qi, h * d + c);
+          }
+        }
+      }
+    }
+  return g;
+}
+
+std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch) {
+  PPSIM_CUDA_CHECK(cudaSetDevice(device));
+  const AttentionShape s{batch, seq, heads, kv_heads, head_dim};
+  const Eigen::Index T = s.tokens(), hq = Eigen::Index(heads) * head_dim, hk = Eigen::Index(kv_heads) * head_dim;
+  // Queries a little larger than unit scale so that some rows have peaked softmaxes (the online
+  // rescaling matters); every input rounded to bf16 as the GPU sees it.
+  const ref::RefMatrix q = round_bf16(cpu::random_matrix<double>(T, hq, 1.5, 70));
+  const ref::RefMatrix k = round_bf16(cpu::random_matrix<double>(T, hk, 1.0, 71));
+  const ref::RefMatrix v = round_bf16(cpu::random_matrix<double>(T, hk, 1.0, 72));
+  const ref::RefMatrix dout = round_bf16(cpu::random_matrix<double>(T, hq, 1.0, 73));
+  auto dq_in = upload(q), dk_in = upload(k), dv_in = upload(v), ddo = upload(dout);
+  DevBuf o(std::size_t(T * hq) * sizeof(bf16)), dq(std::size_t(T * hq) * sizeof(bf16));
+  DevBuf dk(std::size_t(T * hk) * sizeof(bf16)), dv(std::size_t(T * hk) * sizeof(bf16));
+  DevBuf lse(s.row_stat_floats() * sizeof(float)), dvec(s.row_stat_floats() * sizeof(float));
+  DevBuf acc(s.dq_accum_floats() * sizeof(float));
+  cudaStream_t stream = nullptr;
+  flash_attention_forward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), o.as<bf16>(), lse.as<float>(), s,
+                          stream);
+  PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  flash_attention_backward_prep(o.as<bf16>(), ddo->as<bf16>(), dvec.as<float>(), acc.as<float>(), s, stream);
+  flash_attention_backward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), ddo->as<bf16>(), lse.as<float>(),
+                           dvec.as<float>(), acc.as<float>(), dk.as<bf16>(), dv.as<bf16>(), s, stream);
+  flash_attention_dq_convert(acc.as<float>(), dq.as<bf16>(), s, stream);
+  PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+
+  const AttentionGrads want = attention_backward_reference(q, k, v, dout, heads, kv_heads, seq);
+  const std::string tag = "_d" + std::to_string(head_dim) + "_h" + std::to_string(heads) + "kv" +
+                          std::to_string(kv_heads) + "_s" + std::to_string(seq) + "x" + std::to_string(batch);
+  // Forward: bf16 output rounding and bf16 P in the PV product. Backward: bf16 P and dS as GEMM
+  // inputs, D from the bf16 O, bf16 outputs; a wrong index or mask gives errors of order 1.
+  const double fwd_tol = 2e-2, bwd_tol = 5e-2;
+  return {
+      {"flash_attention_forward" + tag,
+       ref::relative_error(download(o, T, hq), ref::causal_attention(q, k, v, heads, kv_heads, seq)), fwd_tol},
+      {"flash_attention_dq" + tag, ref::relative_error(download(dq, T, hq), want.dq), bwd_tol},
+      {"flash_attention_dk" + tag, ref::relative_error(download(dk, T, hk), want.dk), bwd_tol},
+      {"flash_attention_dv" + tag, ref::relative_error(download(dv, T, hk), want.dv), bwd_tol},
+  };
 }
 
 std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
@@ -470,22 +529,10 @@ std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
     out.push_back({sw ? "swiglu" : "gelu",
                    ref::relative_error(download(g, rows, cols), sw ? ref::swiglu(u, up) : ref::gelu(u)), bf16_tol});
   }
-  // Attention: scores GEMM, causal softmax and values GEMM, as the block runs them.
-  {
-    const int heads = 2, d = std::min(128, std::max(64, model.head_dim())), seq = 64, h = heads * d;
-    const ref::RefMatrix q = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 50));
-    const ref::RefMatrix k = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 51));
-    const ref::RefMatrix v = round_bf16(cpu::random_matrix<double>(seq, h, 1.0, 52));
-    auto dq = upload(q), dk = upload(k), dv = upload(v);
-    const std::int64_t ss = std::int64_t(seq) * seq;
-    DevBuf p(std::size_t(heads) * ss * sizeof(bf16)), o(std::size_t(seq) * h * sizeof(bf16));
-    gemm.run({false, true, seq, seq, d, h, h, seq, heads, d, d, ss}, dq->p, dk->p, p.p, 0.f, stream);
-    causal_softmax_forward(p.as<bf16>(), 1.f / std::sqrt(float(d)), std::int64_t(heads) * seq, seq, stream);
-    gemm.run({false, false, seq, d, seq, seq, h, h, heads, ss, d, d}, p.p, dv->p, o.p, 0.f, stream);
-    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
-    out.push_back({"attention", ref::relative_error(download(o, seq, h), ref::causal_attention(q, k, v, heads, heads, seq)),
-                   bf16_tol});
-  }
+  // Fused attention forward and backward with the model's head dim and GQA group size: two
+  // sequences of 200 tokens (partial tiles, masking across tile edges).
+  const int group = model.heads / model.kv_heads;
+  for (auto& c : check_attention(device, model.head_dim(), 2 * group, 2, 200, 2)) out.push_back(std::move(c));
   // Softmax cross-entropy: the loss, per row, against the reference mean.
   {
     const int rows = 8, vocab = 1000;
@@ -521,6 +568,9 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
   const ModelSpec& spec = opt.model;
   if (spec.hidden % spec.heads != 0 || spec.heads % spec.kv_heads != 0)
     throw InputError("model '" + spec.name + "': hidden must divide by heads and heads by kv_heads");
+  if (!flash_attention_supported(spec.head_dim()))
+    throw InputError("model '" + spec.name + "': head dim " + std::to_string(spec.head_dim()) +
+                     " has no fused attention kernel on the GPU (compiled for 16, 64, 80, 96, 128)");
 
   const int dev = gpus.front();
   PPSIM_CUDA_CHECK(cudaSetDevice(dev));

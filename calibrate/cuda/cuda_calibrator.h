@@ -1,12 +1,14 @@
 #pragma once
 // The CUDA backend of `ppsim calibrate` (compiled when nvcc exists; NOT YET RUN ON A GPU, see
-// docs/calibration.md): layer passes from cuBLASLt GEMMs and the kernels of kernels.h timed with
-// CUDA events, per-kernel numerics against the float64 reference, and an NCCL send/recv sweep.
+// docs/calibration.md): layer passes from cuBLASLt GEMMs, the fused attention of
+// flash_attention.h and the kernels of kernels.h timed with CUDA events, per-kernel numerics
+// against the float64 reference, and an NCCL send/recv sweep.
 #include <string>
 #include <vector>
 
 #include "calibrate/calibration.h"
 #include "calibrate/profile.h"
+#include "calibrate/reference.h"
 
 namespace ppsim::cuda {
 
@@ -24,7 +26,21 @@ struct KernelCheck {
   double max_relative_error = 0;
   double tolerance = 0;  // what bf16 allows for this kernel
 };
+// Runs before any timing in calibrate_cuda; a kernel outside tolerance stops the calibration.
+// Includes check_attention with the model's head dim and GQA group.
 std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model);
+
+// The fused attention (flash_attention.h) on random bf16 inputs: forward O and backward dQ, dK, dV
+// against the float64 reference (ref::causal_attention and attention_backward_reference).
+std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch);
+
+// float64, plain loops: the gradients of sum(dout ∘ ref::causal_attention(q, k, v, ...)) with
+// respect to q, k and v (same layouts; GQA gradients summed over each group's query heads).
+struct AttentionGrads {
+  ref::RefMatrix dq, dk, dv;
+};
+AttentionGrads attention_backward_reference(const ref::RefMatrix& q, const ref::RefMatrix& k, const ref::RefMatrix& v,
+                                            const ref::RefMatrix& dout, int heads, int kv_heads, int seq);
 
 // NCCL send/recv from gpus[0] to gpus[1] over sizes; throws CudaError on failure or after
 // `timeout_s` without progress (the communicators are aborted, so a broken peer cannot hang us).

@@ -37,17 +37,6 @@ const Gemm::Plan& Gemm::plan(const GemmShape& s) {
   PPSIM_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, type_, a_rows, a_cols, s.ldb));
   PPSIM_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, type_, b_rows, b_cols, s.lda));
   PPSIM_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.c, type_, s.n, s.m, s.ldc));
-  if (s.batch > 1) {
-    const std::int32_t batch = s.batch;
-    auto set_batch = [&](cublasLtMatrixLayout_t l, std::int64_t stride) {
-      PPSIM_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof batch));
-      PPSIM_CUBLAS_CHECK(
-          cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
-    };
-    set_batch(p.a, s.stride_b);
-    set_batch(p.b, s.stride_a);
-    set_batch(p.c, s.stride_c);
-  }
   cublasLtMatmulPreference_t pref;
   PPSIM_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   PPSIM_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,

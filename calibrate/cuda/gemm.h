@@ -1,7 +1,7 @@
 #pragma once
 // Row-major GEMMs on tensor cores through cuBLASLt: C = op(A) op(B) (+ beta C), bf16/fp16 inputs
 // and outputs, fp32 accumulation, algorithm from cuBLASLt's heuristic (cached per shape), one
-// workspace. Strided batches serve the per-head attention products.
+// workspace.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cstdint>
@@ -14,12 +14,9 @@ struct GemmShape {
   bool trans_a = false, trans_b = false;
   int m = 0, n = 0, k = 0;          // C is m x n; op(A) m x k; op(B) k x n
   std::int64_t lda = 0, ldb = 0, ldc = 0;  // row-major leading dimensions (elements)
-  int batch = 1;
-  std::int64_t stride_a = 0, stride_b = 0, stride_c = 0;
   bool operator<(const GemmShape& o) const {
-    return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, batch, stride_a, stride_b, stride_c) <
-           std::tie(o.trans_a, o.trans_b, o.m, o.n, o.k, o.lda, o.ldb, o.ldc, o.batch, o.stride_a, o.stride_b,
-                    o.stride_c);
+    return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc) <
+           std::tie(o.trans_a, o.trans_b, o.m, o.n, o.k, o.lda, o.ldb, o.ldc);
   }
 };
 
@@ -32,7 +29,7 @@ class Gemm {
   Gemm& operator=(const Gemm&) = delete;
 
   void run(const GemmShape& s, const void* a, const void* b, void* c, float beta, cudaStream_t stream);
-  static double flops(const GemmShape& s) { return 2.0 * s.m * s.n * double(s.k) * s.batch; }
+  static double flops(const GemmShape& s) { return 2.0 * s.m * s.n * double(s.k); }
 
  private:
   struct Plan {

@@ -132,52 +132,6 @@ __global__ void activation_backward_k(bool swiglu, const bf16* dg, const bf16* u
   }
 }
 
-__global__ void causal_softmax_forward_k(bf16* p, float scale, int cols) {
-  __shared__ float sh[32];
-  const std::int64_t row = blockIdx.x;
-  const int last = int(row % cols);  // query position: keys 0..last are visible
-  bf16* pr = p + row * cols;
-  float m = -INFINITY;
-  for (int c = threadIdx.x; c <= last; c += kThreads) m = fmaxf(m, to_f(pr[c]) * scale);
-  m = block_max(m, sh);
-  float s = 0;
-  for (int c = threadIdx.x; c <= last; c += kThreads) s += __expf(to_f(pr[c]) * scale - m);
-  s = block_sum(s, sh);
-  const float inv = 1.f / s;
-  for (int c = threadIdx.x; c < cols; c += kThreads)
-    pr[c] = to_b(c <= last ? __expf(to_f(pr[c]) * scale - m) * inv : 0.f);
-}
-
-__global__ void causal_softmax_backward_k(const bf16* p, bf16* dp, float scale, int cols) {
-  __shared__ float sh[32];
-  const std::int64_t row = blockIdx.x;
-  const bf16* pr = p + row * cols;
-  bf16* dr = dp + row * cols;
-  float s = 0;
-  for (int c = threadIdx.x; c < cols; c += kThreads) s += to_f(pr[c]) * to_f(dr[c]);
-  s = block_sum(s, sh);
-  for (int c = threadIdx.x; c < cols; c += kThreads) dr[c] = to_b(scale * to_f(pr[c]) * (to_f(dr[c]) - s));
-}
-
-__global__ void expand_kv_k(const bf16* in, bf16* out, std::int64_t n, int heads, int group, int d) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t t = i / (std::int64_t(heads) * d);
-    const int rem = int(i % (std::int64_t(heads) * d)), h = rem / d, c = rem % d;
-    out[i] = in[t * (heads / group) * d + (h / group) * d + c];
-  }
-}
-
-__global__ void reduce_kv_k(const bf16* in, bf16* out, std::int64_t n, int heads, int group, int d) {
-  const int kv = heads / group;
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t t = i / (std::int64_t(kv) * d);
-    const int rem = int(i % (std::int64_t(kv) * d)), g = rem / d, c = rem % d;
-    float s = 0;
-    for (int j = 0; j < group; ++j) s += to_f(in[t * heads * d + (g * group + j) * d + c]);
-    out[i] = to_b(s);
-  }
-}
-
 __global__ void embedding_forward_k(const int* ids, const bf16* table, bf16* out, std::int64_t n, int hidden) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n; i += std::int64_t(gridDim.x) * blockDim.x)
     out[i] = table[std::int64_t(ids[i / hidden]) * hidden + i % hidden];
@@ -242,24 +196,6 @@ void activation_backward(bool swiglu, const bf16* dg, const bf16* u, const bf16*
                          std::int64_t n, cudaStream_t s) {
   activation_backward_k<<<grid_for(n), kThreads, 0, s>>>(swiglu, dg, u, up, du, dup, n);
   PPSIM_LAUNCH_CHECK("activation_backward");
-}
-void causal_softmax_forward(bf16* p, float scale, std::int64_t rows, int cols, cudaStream_t s) {
-  causal_softmax_forward_k<<<unsigned(rows), kThreads, 0, s>>>(p, scale, cols);
-  PPSIM_LAUNCH_CHECK("causal_softmax_forward");
-}
-void causal_softmax_backward(const bf16* p, bf16* dp, float scale, std::int64_t rows, int cols, cudaStream_t s) {
-  causal_softmax_backward_k<<<unsigned(rows), kThreads, 0, s>>>(p, dp, scale, cols);
-  PPSIM_LAUNCH_CHECK("causal_softmax_backward");
-}
-void expand_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s) {
-  const std::int64_t n = std::int64_t(tokens) * heads * d;
-  expand_kv_k<<<grid_for(n), kThreads, 0, s>>>(in, out, n, heads, heads / kv_heads, d);
-  PPSIM_LAUNCH_CHECK("expand_kv");
-}
-void reduce_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s) {
-  const std::int64_t n = std::int64_t(tokens) * kv_heads * d;
-  reduce_kv_k<<<grid_for(n), kThreads, 0, s>>>(in, out, n, heads, heads / kv_heads, d);
-  PPSIM_LAUNCH_CHECK("reduce_kv");
 }
 void embedding_forward(const int* ids, const bf16* table, bf16* out, int tokens, int hidden, cudaStream_t s) {
   const std::int64_t n = std::int64_t(tokens) * hidden;

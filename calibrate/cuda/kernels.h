@@ -23,14 +23,6 @@ void activation_forward(bool swiglu, const bf16* u, const bf16* up, bf16* g, std
 // du = dg * act'(u); for SwiGLU also dup = dg * silu(u).
 void activation_backward(bool swiglu, const bf16* dg, const bf16* u, const bf16* up, bf16* du, bf16* dup,
                          std::int64_t n, cudaStream_t s);
-// In place over rows of length `cols` (the keys): P = softmax(scale * S) with keys after the row's
-// query position (row % cols) masked.
-void causal_softmax_forward(bf16* s_to_p, float scale, std::int64_t rows, int cols, cudaStream_t s);
-// dS = scale * P * (dP - rowsum(P * dP)), written over dP.
-void causal_softmax_backward(const bf16* p, bf16* dp_to_ds, float scale, std::int64_t rows, int cols, cudaStream_t s);
-// GQA: out[t, h*d + c] = in[t, (h / group)*d + c]; and the reverse sum for gradients.
-void expand_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s);
-void reduce_kv(const bf16* in, bf16* out, int tokens, int heads, int kv_heads, int d, cudaStream_t s);
 void embedding_forward(const int* ids, const bf16* table, bf16* out, int tokens, int hidden, cudaStream_t s);
 void embedding_weight_grad(const int* ids, const bf16* dy, float* dtable, int tokens, int hidden, cudaStream_t s);
 // Per row: loss[r] = lse - logit[target]; logits replaced by softmax probabilities.
