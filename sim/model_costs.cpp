@@ -83,12 +83,13 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, 
                      " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
                      ", recompute " + to_string(config.recompute));
   mc.notes.push_back("hardware " + mc.hardware.name + (config.hardware_defaulted ? " (default; set 'hardware:')" : ""));
-  if (!config.profile.empty()) {
-    const Profile p = load_profile(config.profile);
+  if (config.loaded_profile || !config.profile.empty()) {
+    const Profile p = config.loaded_profile ? *config.loaded_profile : load_profile(config.profile);
     check_profile_matches(p, mc.model, config);
     mc.measured = to_layer_times(p);
-    mc.notes.push_back("calibration profile " + config.profile + " (" + p.device.name + ", measured in " +
-                       to_string(p.dtype) + ")");
+    mc.profile_device_kind = p.device.kind;
+    mc.notes.push_back("calibration profile " + (config.loaded_profile ? std::string("measured just now") : config.profile) +
+                       " (" + p.device.kind + ": " + p.device.name + ", measured in " + to_string(p.dtype) + ")");
   }
   if (config.partition_auto) {
     mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);

@@ -1,18 +1,196 @@
-// `ppsim measure`: issue 5, not built yet. Says so plainly instead of pretending.
+// `ppsim measure schedule.yaml`: run the schedule for real on the calibration kernels, report the
+// measured timeline with the simulator's own metrics, and (--compare) set it beside the prediction.
+#include <boost/program_options.hpp>
 #include <iostream>
+#include <memory>
 
+#include "calibrate/backends.h"
+#include "calibrate/cpu/cpu_calibrator.h"
+#include "calibrate/measure/cpu_pipeline_runner.h"
+#include "models/model_loader.h"
 #include "sim/cli/commands.h"
+#include "sim/comparison.h"
+#include "sim/config/config.h"
+#include "sim/dag.h"
+#include "sim/error.h"
+#include "sim/report/comparison_report.h"
+#include "sim/report/json_report.h"
+#include "sim/report/output_files.h"
+#include "sim/report/text_report.h"
+#include "sim/report/timeline_json.h"
+#include "sim/report/trace_report.h"
+#include "sim/simulation.h"
+
+namespace po = boost::program_options;
 
 namespace ppsim::cli {
+namespace {
 
-int run_measure(int, char**) {
-  std::cerr << "ppsim measure: not implemented yet (issue 5); see README.md, 'Status'\n";
-  return 2;
+struct MeasureCommandOptions {
+  std::string config;
+  std::string device = "cpu";
+  std::string json, trace;
+  bool compare = false;
+  cpu::MeasureOptions run;
+  int calibration_repeats = 10;
+};
+
+RunInfo run_info(const SimulationConfig& c, const Schedule& s, const std::string& times_source) {
+  RunInfo info;
+  info.config_source = c.source;
+  info.schedule = c.schedule;
+  info.ranks = c.stages;
+  info.microbatches = c.microbatches;
+  info.chunks = c.chunks;
+  info.split_backward = s.split_backward;
+  info.times_source = times_source;
+  return info;
 }
 
-int run_compare(int, char**) {
-  std::cerr << "ppsim compare: not implemented yet (issue 5); see README.md, 'Status'\n";
-  return 2;
+int measure(MeasureCommandOptions& o) {
+  SimulationConfig config = load_config(o.config);
+  if (!config.model)
+    throw InputError(config.source + ": ppsim measure runs the model's real layers, so the config needs 'model:' "
+                     "(with micro_batch_size, sequence_length, ...) instead of explicit 'times:'");
+  if (o.device == "cuda") {
+    std::string why;
+    const int gpus = visible_gpu_count(why);
+    if (gpus < config.stages)
+      throw InputError("ppsim measure --device cuda: the schedule needs " + std::to_string(config.stages) +
+                       " GPUs (one per rank) but " + std::to_string(gpus) + " are visible" +
+                       (why.empty() ? "" : " (" + why + ")"));
+    throw InputError("ppsim measure --device cuda: the GPU pipeline runner is not implemented yet (see README.md, "
+                     "'Status'); use --device cpu");
+  }
+  if (o.device != "cpu") throw InputError("--device: must be cpu or cuda (got '" + o.device + "')");
+
+  const Schedule schedule = make_schedule(config);
+  std::vector<std::string> notes;
+  if (o.compare && config.model->profile.empty()) {
+    // No profile given: calibrate the same layers here first, so the prediction is ours alone.
+    CalibrationOptions c;
+    c.model = load_model(config.model->model);
+    c.micro_batch_size = config.model->micro_batch_size;
+    c.sequence_length = config.model->sequence_length;
+    c.dtype = config.model->dtype;
+    c.repeats = o.calibration_repeats;
+    c.threads = 1;
+    std::cerr << "ppsim measure: no 'profile:' in " << config.source << "; calibrating the CPU layers first\n";
+    auto profile = std::make_shared<Profile>(calibrate_cpu(c));
+    profile->source = "(calibrated by this run)";
+    config.model->loaded_profile = std::move(profile);
+  }
+  const ModelCosts mc = build_model_costs(*config.model, config.stages, config.chunks, config.source);
+  if (!mc.profile_device_kind.empty() && mc.profile_device_kind != o.device)
+    throw InputError(config.source + ": profile: was measured on a " + mc.profile_device_kind +
+                     " device but this run uses --device " + o.device + " (calibrate on the same kind of device)");
+  place_memory(mc, schedule.rank_of_stage, config.source);
+  const Dag dag = build_dag(schedule, mc.op_costs());
+  check_acyclic(dag);
+
+  cpu::CpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
+                            config.model->sequence_length, o.run.seed);
+  std::cerr << "ppsim measure: " << o.run.warmup << " warm-up + " << o.run.iterations << " timed iterations on the CPU\n";
+  const cpu::MeasuredRun run = pipeline.run(o.run);
+  const MetricsOptions mopts = metrics_options(mc);
+  const Metrics measured = compute_metrics(run.timeline, mopts);
+
+  RunInfo info = run_info(config, schedule, "a measured run (" + run.notes + ")");
+  info.notes = mc.notes;
+  std::string iters = "iteration makespans:";
+  for (std::size_t i = 0; i < run.iteration_makespans.size(); ++i)
+    iters += std::string(" ") + (i == run.reported_iteration ? "[" : "") + format_duration(run.iteration_makespans[i]) +
+             (i == run.reported_iteration ? "]" : "");
+  info.notes.push_back(iters + " (the median, bracketed, is reported)");
+  std::string text = render_text_report(info, run.timeline, measured);
+
+  std::string json;
+  JsonWriter w(json);
+  w.begin_object();
+  std::vector<TraceTimeline> traces;
+  std::optional<SimulationResult> predicted;
+  if (o.compare) {
+    predicted = run_simulation(schedule, mc.op_costs(), mopts);
+    const Comparison c = compare_timelines(predicted->timeline, predicted->metrics, run.timeline, measured);
+    text += "\n" + render_comparison_text(c, predicted->timeline);
+    write_comparison_fields(w, c);
+    traces.push_back({&predicted->timeline, "predicted"});
+  }
+  traces.push_back({&run.timeline, "measured"});
+  w.key("measured").begin_object();
+  write_json_report_fields(w, info, run.timeline, measured);
+  w.key("iteration_makespans_ns").begin_array();
+  for (TimeNs t : run.iteration_makespans) w.value(t);
+  w.end_array();
+  write_timeline_fields(w, run.timeline);
+  w.end_object();
+  if (predicted) {
+    w.key("predicted").begin_object();
+    write_json_report_fields(w, run_info(config, schedule, "the cost model (calibration profile)"), predicted->timeline,
+                             predicted->metrics);
+    write_timeline_fields(w, predicted->timeline);
+    w.end_object();
+  }
+  w.end_object();
+  json += "\n";
+
+  PendingOutputs outputs;
+  if (!o.json.empty()) outputs.add(o.json, json);
+  if (!o.trace.empty()) outputs.add(o.trace, render_trace(traces));
+  outputs.commit();
+  std::cout << text;
+  return 0;
+}
+
+}  // namespace
+
+int run_measure(int argc, char** argv) {
+  MeasureCommandOptions o;
+  po::options_description desc(
+      "ppsim measure schedule.yaml [options]\n\nRuns the schedule for real (one worker per rank, the calibration "
+      "kernels on real tensors) and reports the measured timeline with the same metrics as ppsim simulate.\n\noptions");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("device", po::value(&o.device)->value_name("cpu|cuda"), "where to run (default cpu)")
+      ("json", po::value(&o.json)->value_name("PATH"), "write the measured report (with every op's times) as JSON")
+      ("trace", po::value(&o.trace)->value_name("PATH"), "write a Perfetto trace (with --compare: both timelines)")
+      ("compare", po::bool_switch(&o.compare), "also simulate from the calibration profile and compare")
+      ("iterations", po::value(&o.run.iterations)->value_name("N"), "timed iterations (default 5; the median is reported)")
+      ("warmup", po::value(&o.run.warmup)->value_name("N"), "untimed iterations first (default 1)")
+      ("queue-depth", po::value(&o.run.queue_depth)->value_name("N"), "tensors a rank's inbox holds before senders wait (default 0: as the schedule needs)")
+      ("no-pin", "do not pin worker threads to cores")
+      ("calibration-repeats", po::value(&o.calibration_repeats)->value_name("K"), "repeats when --compare calibrates first (default 10)");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value(&o.config));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    if (vm.count("no-pin")) o.run.pin_threads = false;
+    if (o.config.empty()) throw po::error("a schedule.yaml is required");
+    if (o.run.iterations < 1 || o.run.warmup < 0 || o.run.queue_depth < 0 || o.calibration_repeats < 1)
+      throw po::error("--iterations and --calibration-repeats must be >= 1, --warmup and --queue-depth >= 0");
+  } catch (const po::error& e) {
+    std::cerr << "ppsim measure: " << e.what() << "\n(see 'ppsim measure --help')\n";
+    return 2;
+  }
+  try {
+    return measure(o);
+  } catch (const DeadlockError& e) {
+    std::cerr << "ppsim measure: " << e.what() << "\n";
+    return 3;
+  } catch (const InputError& e) {
+    std::cerr << "ppsim measure: error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace ppsim::cli

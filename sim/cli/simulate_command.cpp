@@ -10,6 +10,7 @@
 #include "sim/report/output_files.h"
 #include "sim/report/svg_timeline.h"
 #include "sim/report/text_report.h"
+#include "sim/report/timeline_json.h"
 #include "sim/report/trace_report.h"
 #include "sim/simulation.h"
 #include "schedules/order_csv.h"
@@ -25,6 +26,7 @@ struct SimulateOptions {
   bool timeline = false;
   int width = 0;
   bool quiet = false;
+  bool with_ops = false;
 };
 
 int simulate(const SimulateOptions& o) {
@@ -45,7 +47,15 @@ int simulate(const SimulateOptions& o) {
 
   // Everything is rendered before anything is written: no partial outputs on failure.
   PendingOutputs outputs;
-  if (!o.json.empty()) outputs.add(o.json, render_json_report(info, r.timeline, r.metrics));
+  if (!o.json.empty()) {
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object();
+    write_json_report_fields(w, info, r.timeline, r.metrics);
+    if (o.with_ops) write_timeline_fields(w, r.timeline);
+    w.end_object();
+    outputs.add(o.json, json + "\n");
+  }
   if (!o.trace.empty()) outputs.add(o.trace, render_trace({{&r.timeline, "ppsim " + config.schedule}}));
   if (!o.svg.empty()) outputs.add(o.svg, render_svg_timeline(r.timeline, config.schedule + " P=" + std::to_string(config.stages) + " M=" + std::to_string(config.microbatches)));
   if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
@@ -70,6 +80,7 @@ int run_simulate(int argc, char** argv) {
       ("order-csv", po::value(&o.order_csv)->value_name("PATH"), "write the schedule in PyTorch's pipeline-order CSV layout")
       ("timeline", po::bool_switch(&o.timeline), "print an ASCII timeline scaled to the terminal width")
       ("width", po::value(&o.width)->value_name("COLUMNS"), "width of the ASCII timeline (default: the terminal's)")
+      ("with-ops", po::bool_switch(&o.with_ops), "add every op's times to the JSON (for 'ppsim compare')")
       ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));

@@ -24,6 +24,7 @@
 //   efficiency: {compute: 0.5, memory: 0.8, network: 0.8}   # roofline overrides
 //   link: auto               # auto | intra_node | inter_node: which link a hop uses
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,11 +37,14 @@
 
 namespace ppsim {
 
+struct Profile;  // calibrate/profile.h
+
 struct ModelConfig {
   std::string model;
   std::string hardware = "h100-sxm";
   bool hardware_defaulted = true;
   std::string profile;  // resolved path, empty = roofline only
+  std::shared_ptr<const Profile> loaded_profile;  // set by a caller that calibrated in process
   int micro_batch_size = 1;
   int sequence_length = 2048;
   DType dtype = DType::BF16;

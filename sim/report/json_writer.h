@@ -25,6 +25,8 @@ class JsonWriter {
   JsonWriter& value(double v);
   JsonWriter& value(bool v);
   JsonWriter& null();
+  // A value already in JSON form (e.g. a compact array), written as is.
+  JsonWriter& raw(std::string_view json);
   template <class T>
   JsonWriter& field(std::string_view k, const T& v) {
     key(k);
