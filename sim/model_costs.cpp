@@ -47,6 +47,20 @@ OpCosts ModelCosts::op_costs() const {
   return c;
 }
 
+OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vector<int>& rank_of_stage) {
+  OpCosts c = by_rank.front().op_costs();
+  for (std::size_t v = 0; v < rank_of_stage.size(); ++v) {
+    const ModelCosts& mine = by_rank.at(static_cast<std::size_t>(rank_of_stage[v]));
+    if (mine.partition.layers_per_stage != by_rank.front().partition.layers_per_stage)
+      throw InputError("per-rank cost models disagree on the partition");
+    const StageCost& s = mine.table.stages[v];
+    c.forward[v] = s.forward;
+    c.backward_input[v] = s.backward_input;
+    c.backward_weight[v] = s.backward_weight;
+  }
+  return c;
+}
+
 std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<int>& rank_of_stage,
                                      const std::string& source) {
   int ranks = 0;

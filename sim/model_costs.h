@@ -30,6 +30,10 @@ struct ModelCosts {
 // Loads everything the config names and runs the cost model. `stages`/`chunks` are P and V.
 ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const std::string& source);
 
+// Op costs when each rank has its own cost model (per-device profiles): virtual stage v takes its
+// times from by_rank[rank_of_stage[v]], and every hop from by_rank[0]. All must share one partition.
+OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vector<int>& rank_of_stage);
+
 // Per-rank static memory for the schedule's placement of virtual stages on ranks; throws
 // InputError when some rank's parameters alone exceed the memory limit.
 std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<int>& rank_of_stage,

@@ -1,5 +1,7 @@
 #include "calibrate/cpu/cpu_calibrator.h"
 
+#include "calibrate/cpu/allocator.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -223,6 +225,7 @@ std::vector<NumericsResult> check_cpu_numerics(const ModelSpec& model) {
 }
 
 Profile calibrate_cpu(const CalibrationOptions& opt) {
+  cpu::keep_freed_memory_for_reuse();  // the same allocator behaviour as `ppsim measure`
   if (opt.repeats < 1) throw InputError("--repeats must be at least 1");
   if (opt.micro_batch_size < 1) throw InputError("--micro-batch-size must be at least 1");
   if (opt.sequence_length < 1) throw InputError("--sequence-length must be at least 1");

@@ -8,6 +8,8 @@
 #include <latch>
 #include <thread>
 
+#include "calibrate/cpu/affinity.h"
+#include "calibrate/cpu/allocator.h"
 #include "calibrate/measure/mailbox.h"
 #include "sim/error.h"
 
@@ -24,13 +26,6 @@ int slot_of(ActionKind k) {
     case ActionKind::BW: return 3;
   }
   return 0;
-}
-
-bool pin_to_core(int core) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(core, &set);
-  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
 
 }  // namespace
@@ -72,7 +67,7 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
   };
 
   auto worker = [&](int r) {
-    if (pin) pin_to_core(r);
+    if (pin) pin_current_thread(r);
     ready.count_down();
     go.wait();
     for (const Action& a : schedule_.order[r]) {
@@ -142,9 +137,10 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
   return tl;
 }
 
-MeasuredRun CpuPipeline::run(const MeasureOptions& o) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const bool pin = o.pin_threads && static_cast<unsigned>(schedule_.ranks) <= cores;
+MeasuredRun CpuPipeline::run(const MeasureOptions& o, const std::function<void(int)>& before_iteration) {
+  keep_freed_memory_for_reuse();
+  const int cores = usable_cores();
+  const bool pin = o.pin_threads && schedule_.ranks <= cores;
   set_threads(1);
   MeasuredRun result;
   result.pinned = pin;
@@ -153,6 +149,10 @@ MeasuredRun CpuPipeline::run(const MeasureOptions& o) {
   for (int i = 0; i < o.warmup; ++i) run_iteration(o, pin);
   std::vector<Timeline> runs;
   for (int i = 0; i < std::max(1, o.iterations); ++i) {
+    if (before_iteration) {
+      before_iteration(i);
+      set_threads(1);
+    }
     runs.push_back(run_iteration(o, pin));
     const Timeline& tl = runs.back();
     result.iteration_makespans.push_back(*std::max_element(tl.end.begin(), tl.end.end()));

@@ -5,6 +5,7 @@
 // Every op's start and end go into a Timeline over the same op table the simulator builds, so the
 // measured run is reported and compared by the same metric code.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,8 @@ class CpuPipeline {
               int micro_batch_size, int sequence_length, std::uint64_t seed);
 
   // Runs warm-up and timed iterations; weight gradients are zeroed at the start of each.
-  MeasuredRun run(const MeasureOptions& options);
+  // `before_iteration(i)`, when given, runs before timed iteration i (outside the timing).
+  MeasuredRun run(const MeasureOptions& options, const std::function<void(int)>& before_iteration = {});
 
   // The same layers run one micro-batch at a time through the whole model, no pipeline: the
   // reference the pipelined results must equal. Leaves its gradients in the stages.

@@ -3,10 +3,13 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "calibrate/backends.h"
 #include "calibrate/cpu/cpu_calibrator.h"
 #include "calibrate/measure/cpu_pipeline_runner.h"
+#include "calibrate/measure/rank_calibration.h"
+#include "calibrate/profile_merge.h"
 #include "models/model_loader.h"
 #include "sim/cli/commands.h"
 #include "sim/comparison.h"
@@ -65,33 +68,74 @@ int measure(MeasureCommandOptions& o) {
   if (o.device != "cpu") throw InputError("--device: must be cpu or cuda (got '" + o.device + "')");
 
   const Schedule schedule = make_schedule(config);
-  std::vector<std::string> notes;
-  if (o.compare && config.model->profile.empty()) {
-    // No profile given: calibrate the same layers here first, so the prediction is ours alone.
-    CalibrationOptions c;
-    c.model = load_model(config.model->model);
-    c.micro_batch_size = config.model->micro_batch_size;
-    c.sequence_length = config.model->sequence_length;
-    c.dtype = config.model->dtype;
-    c.repeats = o.calibration_repeats;
-    c.threads = 1;
-    std::cerr << "ppsim measure: no 'profile:' in " << config.source << "; calibrating the CPU layers first\n";
-    auto profile = std::make_shared<Profile>(calibrate_cpu(c));
-    profile->source = "(calibrated by this run)";
-    config.model->loaded_profile = std::move(profile);
+  // Without a profile, --compare calibrates the same layers here: each rank's core, all at once,
+  // in rounds interleaved with the measured iterations, so that prediction and measurement see
+  // the same cores in the same state (see calibrate/measure/rank_calibration.h).
+  const bool calibrate_here = o.compare && config.model->profile.empty();
+  CalibrationOptions cal;
+  Profile transfers;                                  // the shared-memory link, fitted once
+  std::vector<std::vector<Profile>> rounds(config.stages);  // rounds[rank]
+  auto calibration_round = [&] {
+    std::vector<Profile> now = cpu::calibrate_ranks_concurrently(cal, config.stages);
+    for (int r = 0; r < config.stages; ++r) rounds[r].push_back(std::move(now[r]));
+  };
+  if (calibrate_here) {
+    cal.model = load_model(config.model->model);
+    cal.micro_batch_size = config.model->micro_batch_size;
+    cal.sequence_length = config.model->sequence_length;
+    cal.dtype = config.model->dtype;
+    cal.repeats = o.calibration_repeats;
+    cal.threads = 1;
+    std::cerr << "ppsim measure: no 'profile:' in " << config.source
+              << "; calibrating the layers on every rank's core, one round before each measured iteration\n";
+    CalibrationOptions t = cal;
+    t.repeats = 3;
+    transfers = calibrate_cpu(t);  // also checks the layers' numerics once
+    calibration_round();
   }
-  const ModelCosts mc = build_model_costs(*config.model, config.stages, config.chunks, config.source);
+  // One cost model per rank when calibrating here (each from its own core's profile).
+  auto costs_by_rank = [&]() {
+    std::vector<ModelCosts> by_rank;
+    for (int r = 0; r < (calibrate_here ? config.stages : 1); ++r) {
+      if (calibrate_here) {
+        auto merged = std::make_shared<Profile>(merge_profiles(rounds[r]));
+        merged->transfer = transfers.transfer;
+        merged->kernels = transfers.kernels;
+        merged->source = "(calibrated by this run: rank " + std::to_string(r) + "'s core, " +
+                         std::to_string(rounds[r].size()) + " rounds)";
+        config.model->loaded_profile = std::move(merged);
+      }
+      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks, config.source));
+    }
+    return by_rank;
+  };
+  std::vector<ModelCosts> by_rank = costs_by_rank();
+  ModelCosts mc = by_rank.front();
   if (!mc.profile_device_kind.empty() && mc.profile_device_kind != o.device)
     throw InputError(config.source + ": profile: was measured on a " + mc.profile_device_kind +
                      " device but this run uses --device " + o.device + " (calibrate on the same kind of device)");
   place_memory(mc, schedule.rank_of_stage, config.source);
+  // The op table (and so the DAG) does not depend on op times: the measured run uses this one.
   const Dag dag = build_dag(schedule, mc.op_costs());
   check_acyclic(dag);
 
   cpu::CpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
                             config.model->sequence_length, o.run.seed);
   std::cerr << "ppsim measure: " << o.run.warmup << " warm-up + " << o.run.iterations << " timed iterations on the CPU\n";
-  const cpu::MeasuredRun run = pipeline.run(o.run);
+  // The prediction must use the partition that ran, even if more calibration would move `auto`.
+  config.model->partition_auto = false;
+  config.model->partition = mc.partition.layers_per_stage;
+  std::function<void(int)> between;
+  if (calibrate_here)
+    between = [&](int i) {
+      if (i > 0) calibration_round();
+    };
+  const cpu::MeasuredRun run = pipeline.run(o.run, between);
+  if (calibrate_here) {
+    by_rank = costs_by_rank();
+    mc = by_rank.front();
+  }
+  const OpCosts predicted_costs = per_rank_op_costs(by_rank, schedule.rank_of_stage);
   const MetricsOptions mopts = metrics_options(mc);
   const Metrics measured = compute_metrics(run.timeline, mopts);
 
@@ -110,7 +154,7 @@ int measure(MeasureCommandOptions& o) {
   std::vector<TraceTimeline> traces;
   std::optional<SimulationResult> predicted;
   if (o.compare) {
-    predicted = run_simulation(schedule, mc.op_costs(), mopts);
+    predicted = run_simulation(schedule, predicted_costs, mopts);
     const Comparison c = compare_timelines(predicted->timeline, predicted->metrics, run.timeline, measured);
     text += "\n" + render_comparison_text(c, predicted->timeline);
     write_comparison_fields(w, c);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Predicted vs measured on this machine's CPU: P = 2 runs of gpipe, 1f1b, zb-h1 and zb-h2 on the
+# tiny model (examples/measure-tiny-1f1b.yaml with the schedule swapped). Each run calibrates the
+# layers first, measures 7 iterations (the median one is compared) and prints one table row.
+# Usage: scripts/validate_cpu.sh [build/ppsim] [repeats]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ppsim=${1:-build/ppsim}
+repeats=${2:-3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "| schedule | P | M | predicted makespan | measured makespan | throughput error |"
+echo "|---|---|---|---|---|---|"
+for kind in gpipe 1f1b zb-h1 zb-h2; do
+  sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-tiny-1f1b.yaml > "$tmp/$kind.yaml"
+  for i in $(seq "$repeats"); do
+    "$ppsim" measure "$tmp/$kind.yaml" --compare --iterations 7 --warmup 2 --json "$tmp/r.json" >/dev/null 2>&1
+    python3 - "$tmp/r.json" "$kind" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+m = j["measured"]
+print(f"| {sys.argv[2]} | {m['num_stages']} | {m['num_microbatches']} | {j['predicted_makespan_ns']/1e6:.1f} ms | "
+      f"{j['measured_makespan_ns']/1e6:.1f} ms | {j['throughput_error_pct']:+.2f} % |")
+PY
+  done
+done
