@@ -109,13 +109,16 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, 
     mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);
   } else {
     mc.partition.layers_per_stage = config.partition;
+    mc.partition.embedding_stage = config.embedding_stage;
+    mc.partition.head_stage = config.head_stage;
   }
   mc.table = build_stage_costs(mc.model, mc.hardware, mc.settings, mc.partition, mc.measured, config.partition_where);
   mc.memory_limit_bytes = config.memory_limit_bytes.value_or(mc.hardware.memory_bytes);
   std::string parts;
   for (int l : mc.partition.layers_per_stage) parts += (parts.empty() ? "" : ", ") + std::to_string(l);
   mc.notes.push_back(std::string("partition ") + (config.partition_auto ? "auto" : "explicit") + ": [" + parts +
-                     "] blocks per virtual stage; embedding on stage 0, head on the last");
+                     "] blocks per virtual stage; embedding on stage " + std::to_string(mc.partition.embedding_stage) +
+                     ", head on stage " + std::to_string(mc.partition.head()));
   mc.notes.push_back("stage times from " + mc.table.stages.front().source +
                      (mc.table.stages.front().source != mc.table.stages.back().source ? " .. " + mc.table.stages.back().source : "") +
                      "; transfers from " + mc.table.transfer_source + " (" + gib(mc.table.boundary_bytes) +

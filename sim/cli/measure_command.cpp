@@ -125,6 +125,8 @@ int measure(MeasureCommandOptions& o) {
   // The prediction must use the partition that ran, even if more calibration would move `auto`.
   config.model->partition_auto = false;
   config.model->partition = mc.partition.layers_per_stage;
+  config.model->embedding_stage = mc.partition.embedding_stage;
+  config.model->head_stage = mc.partition.head_stage;
   std::function<void(int)> between;
   if (calibrate_here)
     between = [&](int i) {

@@ -44,6 +44,12 @@ class Reader {
     return node.Scalar();
   }
 
+  int non_negative_int(const YAML::Node& node, const std::string& key) const {
+    const std::string text = scalar(node, key);
+    if (text == "0") return 0;
+    return positive_int(node, key);
+  }
+
   int positive_int(const YAML::Node& node, const std::string& key) const {
     const std::string text = scalar(node, key);
     long long v = 0;
@@ -123,16 +129,28 @@ ModelConfig parse_model_keys(const Reader& in, const YAML::Node& root, const std
     std::ostringstream where;
     where << in.source() << ':' << p.Mark().line + 1 << ':' << p.Mark().column + 1 << ": partition";
     m.partition_where = where.str();
-    if (p.IsScalar() && p.Scalar() == "auto") {
+    // `auto`, a list of blocks per virtual stage, or a mapping that also places the embedding and
+    // the head: {layers: [...], embedding_stage: 0, head_stage: 7}.
+    YAML::Node layers = p;
+    if (p.IsMap()) {
+      in.check_keys(p, "partition", {"layers", "embedding_stage", "head_stage"});
+      if (!p["layers"]) in.fail(p, "partition.layers", "is missing (a list of blocks per virtual stage)");
+      layers.reset(p["layers"]);  // rebinds (operator= would overwrite the partition node)
+      if (p["embedding_stage"]) m.embedding_stage = in.non_negative_int(p["embedding_stage"], "partition.embedding_stage");
+      if (p["head_stage"]) m.head_stage = in.non_negative_int(p["head_stage"], "partition.head_stage");
+    }
+    if (layers.IsScalar() && layers.Scalar() == "auto") {
       m.partition_auto = true;
-    } else if (p.IsSequence()) {
+      if (p.IsMap() && (p["embedding_stage"] || p["head_stage"]))
+        in.fail(p, "partition", "auto keeps the embedding on the first and the head on the last virtual stage; "
+                                "give an explicit 'layers:' list to place them elsewhere");
+    } else if (layers.IsSequence()) {
       m.partition_auto = false;
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        const int layers = in.positive_int(p[i], "partition[" + std::to_string(i) + "]");
-        m.partition.push_back(layers);
-      }
+      for (std::size_t i = 0; i < layers.size(); ++i)
+        m.partition.push_back(in.non_negative_int(layers[i], "partition[" + std::to_string(i) + "]"));
     } else {
-      in.fail(p, "partition", "must be 'auto' or a list of blocks per virtual stage, e.g. [8, 8, 8, 8]");
+      in.fail(p, "partition", "must be 'auto', a list of blocks per virtual stage such as [8, 8, 8, 8], or "
+                              "{layers: [...], embedding_stage: S, head_stage: S}");
     }
   } else {
     m.partition_where = in.source() + ": partition (auto)";

@@ -19,7 +19,8 @@
 //   sequence_length: 4096
 //   dtype: bf16              # bf16 | fp16 | fp32
 //   recompute: none          # none | selective | full
-//   partition: auto          # or a list of blocks per virtual stage (P*V values)
+//   partition: auto          # or a list of blocks per virtual stage (P*V values), or
+//                            # {layers: [...], embedding_stage: 0, head_stage: 7}
 //   memory_limit: 80GB       # per GPU; default: the hardware's capacity
 //   efficiency: {compute: 0.5, memory: 0.8, network: 0.8}   # roofline overrides
 //   link: auto               # auto | intra_node | inter_node: which link a hop uses
@@ -51,6 +52,8 @@ struct ModelConfig {
   Recompute recompute = Recompute::None;
   bool partition_auto = true;
   std::vector<int> partition;  // blocks per virtual stage when not auto
+  int embedding_stage = 0;     // virtual stage holding the embedding
+  int head_stage = -1;         // virtual stage holding final norm + LM head + loss; -1 = the last
   std::string partition_where; // "file:line:col: partition" for errors found later
   std::optional<std::int64_t> memory_limit_bytes;
   std::optional<Efficiency> efficiency;

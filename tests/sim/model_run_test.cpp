@@ -8,6 +8,9 @@
 #include "sim/error.h"
 #include "sim/longest_path.h"
 #include "sim/simulation.h"
+#include "calibrate/profile.h"
+#include <cstdlib>
+#include <unistd.h>
 
 namespace ppsim {
 namespace {
@@ -108,6 +111,66 @@ TEST(ModelRun, BadModelInputIsAClearError) {
   has(error_of(head + "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\nhardware: h200\n"),
       "hardware: needs 'model:'");
   has(error_of(head + "model: tiny\nefficiency: {compute: 1.5}\n"), "efficiency.compute: must be a fraction");
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+TEST(ModelRun, PartitionCanPlaceEmbeddingAndHead) {
+  // The head (LM head + loss) on its own last stage; the embedding with the first blocks.
+  SimulationConfig c = parse_config(
+      "schedule: 1f1b\nstages: 4\nmicrobatches: 8\nmodel: tiny\nmicro_batch_size: 1\nsequence_length: 64\n"
+      "partition: {layers: [3, 3, 2, 0], embedding_stage: 0, head_stage: 3}\n",
+      "p.yaml", ".");
+  const SimulationResult r = run_simulation(c);
+  const auto& st = r.model_costs->table.stages;
+  EXPECT_TRUE(st[0].has_embedding);
+  EXPECT_TRUE(st[3].has_head);
+  EXPECT_EQ(st[3].num_layers, 0);
+  EXPECT_EQ(r.model_metrics->ranks[3].layers, 0);
+  EXPECT_GT(st[3].forward, 0);
+  // Moving the head onto stage 2 moves its time there.
+  SimulationConfig moved = parse_config(
+      "schedule: 1f1b\nstages: 4\nmicrobatches: 8\nmodel: tiny\nmicro_batch_size: 1\nsequence_length: 64\n"
+      "partition: {layers: [2, 2, 2, 2], head_stage: 2}\n",
+      "p.yaml", ".");
+  const SimulationResult m = run_simulation(moved);
+  EXPECT_TRUE(m.model_costs->table.stages[2].has_head);
+  EXPECT_FALSE(m.model_costs->table.stages[3].has_head);
+  EXPECT_GT(m.model_costs->table.stages[2].forward, m.model_costs->table.stages[1].forward);
+  try {
+    parse_config("schedule: 1f1b\nstages: 4\nmicrobatches: 8\nmodel: tiny\npartition: {layers: auto, head_stage: 2}\n",
+                 "p.yaml", ".");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("p.yaml:5:12: partition: auto keeps"), std::string::npos) << e.what();
+  }
+}
+
+// calibrate -> simulate end to end on the CPU: the profile's times drive the simulation.
+TEST(ModelRun, CpuProfileDrivesTheSimulation) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ppsim_prof_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string cmd = std::string(PPSIM_BINARY) + " calibrate --device cpu --model tiny --sequence-length 32 "
+                          "--repeats 3 --out " + (dir / "p.yaml").string() + " > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  SimulationConfig c = parse_config(
+      "schedule: zb-h1\nstages: 2\nmicrobatches: 4\nmodel: tiny\nmicro_batch_size: 1\nsequence_length: 32\n"
+      "partition: [4, 4]\nprofile: p.yaml\n",
+      (dir / "c.yaml").string(), dir.string());
+  const SimulationResult r = run_simulation(c);
+  const Profile p = load_profile((dir / "p.yaml").string());
+  const StageCost& s1 = r.model_costs->table.stages[1];
+  // Stage 1: four blocks and the head, each pass from the profile.
+  EXPECT_EQ(s1.forward, 4 * p.block.forward.median_ns + p.head.forward.median_ns);
+  EXPECT_EQ(s1.backward_weight, 4 * p.block.backward_weight.median_ns + p.head.backward_weight.median_ns);
+  EXPECT_NE(s1.source.find("profile"), std::string::npos) << s1.source;
+  EXPECT_NE(r.model_costs->table.transfer_source.find("profile"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace
