@@ -16,6 +16,10 @@ enum class ActionKind : std::uint8_t {
   BW,  // full backward, B and W fused (PyTorch's "B")
 };
 
+// Dense index of a kind, for tables keyed by (stage, micro-batch, kind).
+constexpr int kActionKinds = 4;
+constexpr int kind_index(ActionKind k) { return static_cast<int>(k); }
+
 struct Action {
   ActionKind kind = ActionKind::F;
   std::int32_t stage = 0;       // virtual stage, 0 .. P*V-1, in model order

@@ -22,17 +22,9 @@ std::string show_place(const std::vector<Action>& order, std::size_t pos) {
   return os.str();
 }
 
-enum Slot { kF = 0, kB = 1, kW = 2, kBW = 3, kSlots = 4 };
-
-int slot_of(ActionKind k) {
-  switch (k) {
-    case ActionKind::F: return kF;
-    case ActionKind::B: return kB;
-    case ActionKind::W: return kW;
-    case ActionKind::BW: return kBW;
-  }
-  return kF;
-}
+// Table columns by kind.
+constexpr int kF = kind_index(ActionKind::F), kB = kind_index(ActionKind::B), kW = kind_index(ActionKind::W),
+              kBW = kind_index(ActionKind::BW), kSlots = kActionKinds;
 
 }  // namespace
 
@@ -62,7 +54,7 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
         fail(r, i, "micro-batch " + std::to_string(a.microbatch) + " is out of range 0.." + std::to_string(M - 1));
       if (sch.rank_of_stage[a.stage] != r)
         fail(r, i, "stage " + std::to_string(a.stage) + " lives on rank " + std::to_string(sch.rank_of_stage[a.stage]));
-      auto& slot = at(a.stage, a.microbatch, slot_of(a.kind));
+      auto& slot = at(a.stage, a.microbatch, kind_index(a.kind));
       if (slot >= 0) fail(r, i, "repeats the action already at position " + std::to_string(slot));
       slot = static_cast<std::int64_t>(i);
     }

@@ -9,17 +9,9 @@
 namespace ppsim {
 namespace {
 
-enum Slot { kF = 0, kB = 1, kW = 2, kBW = 3, kSlots = 4 };
-
-int slot_of(ActionKind k) {
-  switch (k) {
-    case ActionKind::F: return kF;
-    case ActionKind::B: return kB;
-    case ActionKind::W: return kW;
-    case ActionKind::BW: return kBW;
-  }
-  return kF;
-}
+// Table columns by kind.
+constexpr int kF = kind_index(ActionKind::F), kB = kind_index(ActionKind::B), kW = kind_index(ActionKind::W),
+              kBW = kind_index(ActionKind::BW), kSlots = kActionKinds;
 
 }  // namespace
 
@@ -137,7 +129,7 @@ Dag build_dag(const Schedule& sch, const OpCosts& costs) {
         case ActionKind::W: op.duration = costs.backward_weight[a.stage]; break;
         case ActionKind::BW: op.duration = costs.backward_input[a.stage] + costs.backward_weight[a.stage]; break;
       }
-      lookup(a.stage, a.microbatch, slot_of(a.kind)) = static_cast<OpId>(t.ops.size());
+      lookup(a.stage, a.microbatch, kind_index(a.kind)) = static_cast<OpId>(t.ops.size());
       t.ops.push_back(op);
     }
   }

@@ -18,16 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int slot_of(ActionKind k) {
-  switch (k) {
-    case ActionKind::F: return 0;
-    case ActionKind::B: return 1;
-    case ActionKind::W: return 2;
-    case ActionKind::BW: return 3;
-  }
-  return 0;
-}
-
 }  // namespace
 
 CpuPipeline::CpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
@@ -45,7 +35,7 @@ CpuPipeline::CpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     const Op& op = t.ops[v];
     const std::size_t item = static_cast<std::size_t>(op.stage) * t.microbatches + op.microbatch;
     if (op.is_transfer) transfer_op_[item * 2 + (op.kind == ActionKind::F ? 0 : 1)] = v;
-    else compute_op_[item * 4 + slot_of(op.kind)] = v;
+    else compute_op_[item * 4 + kind_index(op.kind)] = v;
   }
 }
 
@@ -88,7 +78,7 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
         tl.start[x] = ns_since(start);
         tl.end[x] = ns_since(end);
       };
-      const OpId v = compute_op_[item * 4 + slot_of(a.kind)];
+      const OpId v = compute_op_[item * 4 + kind_index(a.kind)];
       switch (a.kind) {
         case ActionKind::F: {
           Tensor in;

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "sim/cli/command_line.h"
 #include "sim/cli/commands.h"
 #include "sim/comparison.h"
 #include "sim/error.h"
@@ -11,8 +12,6 @@
 #include "sim/report/output_files.h"
 #include "sim/report/timeline_json.h"
 #include "sim/report/trace_report.h"
-
-namespace po = boost::program_options;
 
 namespace ppsim::cli {
 namespace {
@@ -53,29 +52,14 @@ int run_compare(int argc, char** argv) {
       ("trace", po::value(&o.trace)->value_name("PATH"), "write one Perfetto trace with both timelines");
   po::options_description hidden;
   hidden.add_options()("predicted", po::value(&o.predicted))("measured", po::value(&o.measured));
-  po::options_description all;
-  all.add(desc).add(hidden);
   po::positional_options_description pos;
   pos.add("predicted", 1).add("measured", 1);
-  try {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
+  po::variables_map vm;
+  auto check = [&](const po::variables_map&) {
     if (o.predicted.empty() || o.measured.empty()) throw po::error("two reports are required: predicted.json measured.json");
-  } catch (const po::error& e) {
-    std::cerr << "ppsim compare: " << e.what() << "\n(see 'ppsim compare --help')\n";
-    return 2;
-  }
-  try {
-    return compare(o);
-  } catch (const InputError& e) {
-    std::cerr << "ppsim compare: error: " << e.what() << "\n";
-    return 1;
-  }
+  };
+  if (auto stop = parse_command_line("compare", argc, argv, desc, hidden, pos, vm, check)) return *stop;
+  return run_reporting_errors("compare", [&] { return compare(o); });
 }
 
 }  // namespace ppsim::cli

@@ -11,6 +11,7 @@
 #include "calibrate/measure/rank_calibration.h"
 #include "calibrate/profile_merge.h"
 #include "models/model_loader.h"
+#include "sim/cli/command_line.h"
 #include "sim/cli/commands.h"
 #include "sim/comparison.h"
 #include "sim/config/config.h"
@@ -23,8 +24,6 @@
 #include "sim/report/timeline_json.h"
 #include "sim/report/trace_report.h"
 #include "sim/simulation.h"
-
-namespace po = boost::program_options;
 
 namespace ppsim::cli {
 namespace {
@@ -208,35 +207,17 @@ int run_measure(int argc, char** argv) {
       ("calibration-repeats", po::value(&o.calibration_repeats)->value_name("K"), "repeats when --compare calibrates first (default 10)");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));
-  po::options_description all;
-  all.add(desc).add(hidden);
   po::positional_options_description pos;
   pos.add("config", 1);
-  try {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-    if (vm.count("no-pin")) o.run.pin_threads = false;
+  po::variables_map vm;
+  auto check = [&](const po::variables_map& v) {
+    if (v.count("no-pin")) o.run.pin_threads = false;
     if (o.config.empty()) throw po::error("a schedule.yaml is required");
     if (o.run.iterations < 1 || o.run.warmup < 0 || o.run.queue_depth < 0 || o.calibration_repeats < 1)
       throw po::error("--iterations and --calibration-repeats must be >= 1, --warmup and --queue-depth >= 0");
-  } catch (const po::error& e) {
-    std::cerr << "ppsim measure: " << e.what() << "\n(see 'ppsim measure --help')\n";
-    return 2;
-  }
-  try {
-    return measure(o);
-  } catch (const DeadlockError& e) {
-    std::cerr << "ppsim measure: " << e.what() << "\n";
-    return 3;
-  } catch (const InputError& e) {
-    std::cerr << "ppsim measure: error: " << e.what() << "\n";
-    return 1;
-  }
+  };
+  if (auto stop = parse_command_line("measure", argc, argv, desc, hidden, pos, vm, check)) return *stop;
+  return run_reporting_errors("measure", [&] { return measure(o); });
 }
 
 }  // namespace ppsim::cli

@@ -2,6 +2,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "sim/cli/command_line.h"
 #include "sim/cli/commands.h"
 #include "sim/config/config.h"
 #include "sim/error.h"
@@ -14,8 +15,6 @@
 #include "sim/report/trace_report.h"
 #include "sim/simulation.h"
 #include "schedules/order_csv.h"
-
-namespace po = boost::program_options;
 
 namespace ppsim::cli {
 namespace {
@@ -84,31 +83,11 @@ int run_simulate(int argc, char** argv) {
       ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));
-  po::options_description all;
-  all.add(desc).add(hidden);
   po::positional_options_description pos;
   pos.add("config", 1);
-  try {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "ppsim simulate: " << e.what() << "\n(see 'ppsim simulate --help')\n";
-    return 2;
-  }
-  try {
-    return simulate(o);
-  } catch (const DeadlockError& e) {
-    std::cerr << "ppsim simulate: " << e.what() << "\n";
-    return 3;
-  } catch (const InputError& e) {
-    std::cerr << "ppsim simulate: error: " << e.what() << "\n";
-    return 1;
-  }
+  po::variables_map vm;
+  if (auto stop = parse_command_line("simulate", argc, argv, desc, hidden, pos, vm)) return *stop;
+  return run_reporting_errors("simulate", [&] { return simulate(o); });
 }
 
 }  // namespace ppsim::cli

@@ -97,7 +97,7 @@ std::string resolve(const std::string& base_dir, const std::string& rel) {
 
 // A shipped name stays a name; anything that looks like a file is resolved against the YAML's folder.
 std::string name_or_path(const std::string& base_dir, const std::string& v) {
-  const bool looks_like_file = v.find('/') != std::string::npos || v.size() > 5 && (v.ends_with(".yaml") || v.ends_with(".yml"));
+  const bool looks_like_file = v.find('/') != std::string::npos || v.ends_with(".yaml") || v.ends_with(".yml");
   return looks_like_file ? resolve(base_dir, v) : v;
 }
 

@@ -85,7 +85,7 @@ Timeline read_timeline_json(const std::string& path, const std::string& nested) 
           op.stage >= table->stages || op.microbatch < 0 || op.microbatch >= table->microbatches)
         throw InputError(path + ": op " + std::to_string(v) + " is out of range of the configuration");
       if (!op.is_transfer) {
-        if (op.resource < last_rank || !table->ops.empty() && table->ops.back().is_transfer)
+        if (op.resource < last_rank || (!table->ops.empty() && table->ops.back().is_transfer))
           throw InputError(path + ": ops are not grouped rank by rank with compute ops first");
         while (last_rank < op.resource) {
           table->rank_begin.push_back(static_cast<OpId>(table->ops.size()));

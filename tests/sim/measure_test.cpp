@@ -68,8 +68,12 @@ TEST(Measure, PipelinedRunEqualsNonPipelinedReference) {
         EXPECT_LT(max_rel(gp.blocks[b].w2, gr.blocks[b].w2), 1e-5) << c.kind << " stage " << st;
         EXPECT_GT(gr.blocks[b].w2.cwiseAbs().maxCoeff(), 0.0f);
       }
-      if (gp.embedding) EXPECT_LT(max_rel(gp.embedding->table, gr.embedding->table), 1e-5) << c.kind;
-      if (gp.head) EXPECT_LT(max_rel(gp.head->w_out, gr.head->w_out), 1e-5) << c.kind;
+      if (gp.embedding) {
+        EXPECT_LT(max_rel(gp.embedding->table, gr.embedding->table), 1e-5) << c.kind;
+      }
+      if (gp.head) {
+        EXPECT_LT(max_rel(gp.head->w_out, gr.head->w_out), 1e-5) << c.kind;
+      }
     }
     // Every op was timed, ranks never overlap, and data dependencies hold in measured time.
     const Timeline& tl = run.timeline;

@@ -54,7 +54,9 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
   // The engine agrees with the DAG's longest path when no link queues.
   std::int64_t queued = 0;
   for (const auto& l : r.metrics.links) queued += l.queued_transfers;
-  if (queued == 0) EXPECT_EQ(r.metrics.makespan_ns, dag_longest_path(r.dag)) << what;
+  if (queued == 0) {
+    EXPECT_EQ(r.metrics.makespan_ns, dag_longest_path(r.dag)) << what;
+  }
 }
 
 TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
