@@ -34,6 +34,7 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
   std::string out;
   for (int r = 0; r < t.ranks; ++r) {
     std::string row(cols, '.');
+    bool lower_last = false;  // whether the previous narrow op was drawn in lower case
     for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
       const Op& op = t.ops[v];
       int c0 = std::min(col(tl.start[v]), cols - 1);
@@ -44,9 +45,15 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
       if (cells > static_cast<int>(text.size())) {
         for (int c = c0; c < c1; ++c) row[c] = ' ';
         std::copy(text.begin(), text.end(), row.begin() + c0);
+        lower_last = false;
       } else {
-        const char letter = op.kind == ActionKind::BW ? 'X' : kind_name(op.kind)[0];
+        // Too narrow for a label: the kind's letter, in alternating case so that neighbours
+        // stay apart ("FfFf" is four forwards).
+        char letter = op.kind == ActionKind::BW ? 'X' : kind_name(op.kind)[0];
+        if (v > t.rank_begin[r] && t.ops[v - 1].kind == op.kind && !lower_last) letter = static_cast<char>(letter - 'A' + 'a');
+        lower_last = letter >= 'a';
         for (int c = c0; c < c1; ++c) row[c] = letter;
+        continue;
       }
     }
     std::string name = "rank " + std::to_string(r) + ": ";
@@ -58,7 +65,8 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
   const std::string end = format_duration(t1 - t0);
   if (cols > static_cast<int>(end.size()) + 2) axis += std::string(cols - 1 - end.size(), ' ') + end;
   out += axis + "\n";
-  out += "(F forward, B input gradient, W weight gradient, X fused backward where labels do not fit; . idle)\n";
+  out += "(where labels do not fit: F forward, B input gradient, W weight gradient, X fused backward, in alternating\n"
+         " case from one op to the next; . idle)\n";
   return out;
 }
 
