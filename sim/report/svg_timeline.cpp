@@ -29,8 +29,11 @@ std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
     t1 = std::max(t1, tl.end[v]);
   }
   const int rows = static_cast<int>(t.resources.size());
-  const double left = 90, top = 40, row_h = 22, plot_w = 1400;
-  const double height = top + rows * row_h + 50;
+  // Rank rows are tall enough for labels; link rows are thinner (transfers are usually short).
+  const double left = 90, top = 40, rank_h = 22, link_h = 12, plot_w = 1400;
+  std::vector<double> row_y(rows + 1, top);
+  for (int r = 0; r < rows; ++r) row_y[r + 1] = row_y[r] + (t.resources[r].is_link() ? link_h : rank_h);
+  const double height = row_y[rows] + 50;
   const double scale = plot_w / static_cast<double>(std::max<TimeNs>(1, t1 - t0));
   std::string out;
   char buf[512];
@@ -41,35 +44,39 @@ std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
   out += buf;
   out += "<text x=\"10\" y=\"20\" font-size=\"14\">" + json_escape(title) + " (makespan " + format_duration(t1 - t0) + ")</text>\n";
   for (int r = 0; r < rows; ++r) {
-    std::snprintf(buf, sizeof buf, "<text x=\"5\" y=\"%.1f\">%s</text>\n", top + r * row_h + 15,
-                  json_escape(t.resources[r].name).c_str());
+    const double h = row_y[r + 1] - row_y[r];
+    std::snprintf(buf, sizeof buf, "<text x=\"5\" y=\"%.1f\" font-size=\"%d\">%s</text>\n", row_y[r] + h - 6,
+                  t.resources[r].is_link() ? 9 : 11, json_escape(t.resources[r].name).c_str());
     out += buf;
     std::snprintf(buf, sizeof buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\"/>\n", left,
-                  top + r * row_h + 1, plot_w, row_h - 2);
+                  row_y[r] + 1, plot_w, h - 2);
     out += buf;
   }
   for (std::size_t v = 0; v < t.ops.size(); ++v) {
     const Op& op = t.ops[v];
     const double x = left + static_cast<double>(tl.start[v] - t0) * scale;
     const double w = std::max(0.5, static_cast<double>(tl.end[v] - tl.start[v]) * scale);
-    const double y = top + op.resource * row_h + 2;
+    const double y = row_y[op.resource] + 2;
+    const double h = row_y[op.resource + 1] - row_y[op.resource] - 4;
     std::snprintf(buf, sizeof buf,
                   "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" stroke=\"white\" "
                   "stroke-width=\"0.5\"><title>%s%d stage %d</title></rect>\n",
-                  x, y, w, row_h - 4, colour(op), kind_name(op.kind), op.microbatch, op.stage);
+                  x, y, w, h, colour(op), kind_name(op.kind), op.microbatch, op.stage);
     out += buf;
-    if (w > 8.0 * (op.microbatch >= 10 ? 3 : 2)) {
-      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\" fill=\"white\">%s%d</text>\n", x + 2, y + 13,
+    const std::string text = (op.is_transfer ? "" : std::string(kind_name(op.kind))) + std::to_string(op.microbatch);
+    if (!op.is_transfer && w > 5.5 * static_cast<double>(text.size()) + 2) {
+      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\" fill=\"white\" font-size=\"9\">%s%d</text>\n", x + 2, y + 13,
                     op.is_transfer ? "" : kind_name(op.kind), op.microbatch);
       out += buf;
     }
   }
-  const double ly = top + rows * row_h + 25;
-  const char* names[] = {"F forward", "B input grad", "W weight grad", "BW fused backward"};
-  const ActionKind kinds[] = {ActionKind::F, ActionKind::B, ActionKind::W, ActionKind::BW};
-  for (int i = 0; i < 4; ++i) {
+  const double ly = row_y[rows] + 25;
+  const char* names[] = {"F forward", "B input grad", "W weight grad", "BW fused backward", "activation hop", "gradient hop"};
+  const ActionKind kinds[] = {ActionKind::F, ActionKind::B, ActionKind::W, ActionKind::BW, ActionKind::F, ActionKind::B};
+  for (int i = 0; i < 6; ++i) {
     Op op;
     op.kind = kinds[i];
+    op.is_transfer = i >= 4;
     std::snprintf(buf, sizeof buf, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
                   left + i * 160.0, ly, colour(op), left + i * 160.0 + 16, ly + 10, names[i]);
     out += buf;
