@@ -7,6 +7,7 @@
 
 #include "calibrate/backends.h"
 #include "calibrate/cpu/cpu_calibrator.h"
+#include "calibrate/cuda/gpu_pipeline_runner.h"
 #include "calibrate/measure/cpu_pipeline_runner.h"
 #include "calibrate/measure/rank_calibration.h"
 #include "calibrate/profile_merge.h"
@@ -35,7 +36,26 @@ struct MeasureCommandOptions {
   bool compare = false;
   cpu::MeasureOptions run;
   int calibration_repeats = 10;
+  std::string gpus;  // --device cuda: "0,1,..." (rank r on the r-th); empty = 0 .. P-1
 };
+
+std::vector<int> parse_gpu_list(const std::string& text) {
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    try {
+      std::size_t used = 0;
+      out.push_back(std::stoi(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw InputError("--gpus: '" + item + "' is not a GPU number (expected e.g. --gpus 0,1,2,3)");
+    }
+    pos = comma + 1;
+  }
+  return out;
+}
 
 RunInfo run_info(const SimulationConfig& c, const Schedule& s, const std::string& times_source) {
   RunInfo info;
@@ -61,10 +81,16 @@ int measure(MeasureCommandOptions& o) {
       throw InputError("ppsim measure --device cuda: the schedule needs " + std::to_string(config.stages) +
                        " GPUs (one per rank) but " + std::to_string(gpus) + " are visible" +
                        (why.empty() ? "" : " (" + why + ")"));
-    throw InputError("ppsim measure --device cuda: the GPU pipeline runner is not implemented yet (see README.md, "
-                     "'Status'); use --device cpu");
+    // The prediction needs per-op costs measured on the same kind of GPU; measure does not
+    // calibrate on the GPU itself.
+    if (o.compare && config.model->profile.empty())
+      throw InputError("ppsim measure --device cuda --compare: " + config.source +
+                       " needs 'profile:' naming a profile from `ppsim calibrate --device cuda` (measure calibrates "
+                       "in-process only on the CPU); or drop --compare");
+  } else if (o.device != "cpu") {
+    throw InputError("--device: must be cpu or cuda (got '" + o.device + "')");
   }
-  if (o.device != "cpu") throw InputError("--device: must be cpu or cuda (got '" + o.device + "')");
+  if (!o.gpus.empty() && o.device != "cuda") throw InputError("--gpus: only with --device cuda");
 
   const Schedule schedule = make_schedule(config);
   // Without a profile, --compare calibrates the same layers here: each rank's core, all at once,
@@ -118,20 +144,46 @@ int measure(MeasureCommandOptions& o) {
   const Dag dag = build_dag(schedule, mc.op_costs());
   check_acyclic(dag);
 
-  cpu::CpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
-                            config.model->sequence_length, o.run.seed);
-  std::cerr << "ppsim measure: " << o.run.warmup << " warm-up + " << o.run.iterations << " timed iterations on the CPU\n";
   // The prediction must use the partition that ran, even if more calibration would move `auto`.
   config.model->partition_auto = false;
   config.model->partition = mc.partition.layers_per_stage;
   config.model->embedding_stage = mc.partition.embedding_stage;
   config.model->head_stage = mc.partition.head_stage;
-  std::function<void(int)> between;
-  if (calibrate_here)
-    between = [&](int i) {
-      if (i > 0) calibration_round();
-    };
-  const cpu::MeasuredRun run = pipeline.run(o.run, between);
+  cpu::MeasuredRun run;
+  if (o.device == "cuda") {
+    gpu::GpuMeasureOptions g;
+    g.iterations = o.run.iterations;
+    g.warmup = o.run.warmup;
+    g.seed = o.run.seed;
+    g.gpus = parse_gpu_list(o.gpus);
+    gpu::GpuMeasuredRun gr;
+    try {
+      gpu::GpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
+                                config.model->sequence_length, g.seed, g.gpus);
+      std::cerr << "ppsim measure: " << g.warmup << " warm-up + " << g.iterations << " timed iterations on "
+                << config.stages << " GPUs\n";
+      gr = pipeline.run(g);
+    } catch (const InputError&) {
+      throw;
+    } catch (const std::runtime_error& e) {  // CUDA / NCCL failures (cuda::CudaError), timeouts
+      throw InputError(std::string("ppsim measure --device cuda: the GPU run failed: ") + e.what());
+    }
+    run.timeline = std::move(gr.timeline);
+    run.iteration_makespans = std::move(gr.iteration_makespans);
+    run.reported_iteration = gr.reported_iteration;
+    run.notes = std::move(gr.notes);
+  } else {
+    cpu::CpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
+                              config.model->sequence_length, o.run.seed);
+    std::cerr << "ppsim measure: " << o.run.warmup << " warm-up + " << o.run.iterations
+              << " timed iterations on the CPU\n";
+    std::function<void(int)> between;
+    if (calibrate_here)
+      between = [&](int i) {
+        if (i > 0) calibration_round();
+      };
+    run = pipeline.run(o.run, between);
+  }
   if (calibrate_here) {
     by_rank = costs_by_rank();
     mc = by_rank.front();
@@ -204,6 +256,7 @@ int run_measure(int argc, char** argv) {
       ("warmup", po::value(&o.run.warmup)->value_name("N"), "untimed iterations first (default 1)")
       ("queue-depth", po::value(&o.run.queue_depth)->value_name("N"), "tensors a rank's inbox holds before senders wait (default 0: as the schedule needs)")
       ("no-pin", "do not pin worker threads to cores")
+      ("gpus", po::value(&o.gpus)->value_name("LIST"), "--device cuda: GPUs for ranks 0, 1, ... (default 0,1,...)")
       ("calibration-repeats", po::value(&o.calibration_repeats)->value_name("K"), "repeats when --compare calibrates first (default 10)");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));

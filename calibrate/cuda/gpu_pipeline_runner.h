@@ -1,0 +1,99 @@
+#pragma once
+// `ppsim measure --device cuda`: executes a schedule for real on GPUs, mirroring
+// cpu::CpuPipeline (calibrate/measure/cpu_pipeline_runner.h). Plain C++ (no CUDA types), so host
+// code can include it whether or not CUDA was found; without CUDA + NCCL the constructor throws
+// InputError (gpu_pipeline_runner_stub.cpp). NOT YET RUN ON A GPU: see docs/calibration.md,
+// "GPU measure runner", for what to check first.
+//
+// Shape of a run:
+// - one GPU per rank (rank r on gpus[r]); each rank holds the virtual stages the schedule places
+//   on it (calibrate/cuda/gpu_stage.h: the CUDA calibration kernels, bf16, a stash per micro-batch);
+// - one host thread per rank issues its work in order: compute ops on the rank's compute stream,
+//   NCCL sends/recvs on its communication stream (one communicator over all ranks' GPUs), ordered
+//   with CUDA events (a consumer waits on its recv's event, a send on its producer's event);
+// - hand-offs between two stages of the same rank are device-local copies (no transfer op);
+// - CUDA events around every compute op and every send/recv give the timeline.
+//
+// Communication order (why it cannot deadlock): every NCCL send/recv blocks its stream until the
+// peer posts the matching call, and each rank has ONE communication stream, so the order in which
+// ranks post their transfers matters. Rule: all transfers get one global order, a linear extension
+// of the schedule's DAG (Kahn's algorithm over the DAG, taking the ready op with the earliest
+// as-soon-as-possible start under the cost model's op times, then the lowest op id); each rank
+// posts the sends and recvs it takes part in, and issues its compute ops, in that order (its compute
+// ops then stay in schedule order, because program order is a DAG edge). Both ends of a pair then
+// post their calls in the same order, and the dependencies among compute ops, stream order and
+// transfers all point forward in one topological order, so no cycle (deadlock) can form: the
+// earliest unfinished transfer always has both ends posted with everything before it done. This is
+// PyTorch's rule ("each rank derives its send/recv order from the schedule") made explicit. As a
+// consequence a rank's sends and recvs run one at a time (no batched send+recv as Megatron does);
+// a hung peer still cannot hang the process: every wait has a deadline and aborts the communicator.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model_spec.h"
+#include "models/partition.h"
+#include "schedules/schedule.h"
+#include "sim/dag.h"
+#include "sim/timeline.h"
+
+namespace ppsim::gpu {
+
+struct GpuMeasureOptions {
+  int iterations = 5;        // timed iterations (the median one is reported)
+  int warmup = 1;            // untimed iterations before them (NCCL connects, cuBLASLt plans)
+  std::vector<int> gpus;     // what the command passes to the constructor; empty = 0 .. P-1
+  std::uint64_t seed = 1;
+  double timeout_s = 300;    // an iteration that takes longer aborts the communicator and throws
+};
+
+struct GpuMeasuredRun {
+  Timeline timeline;                         // the median iteration
+  std::vector<TimeNs> iteration_makespans;   // every timed iteration, in order
+  std::size_t reported_iteration = 0;
+  std::string notes;                         // GPUs used and the cross-GPU alignment error bound
+  TimeNs alignment_error_ns = 0;             // bound on the clock alignment between GPUs (median iteration)
+};
+
+class GpuPipeline {
+ public:
+  // `dag` must have been built from `schedule`; the stages follow `partition` of `spec`.
+  // Throws InputError when fewer GPUs are visible than the schedule has ranks ("... needs N GPUs
+  // (one per rank), M visible ..."), when `gpus` names an invisible or repeated GPU, or when the
+  // model is not one the CUDA kernels run.
+  GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
+              int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus);
+  ~GpuPipeline();
+  GpuPipeline(const GpuPipeline&) = delete;
+  GpuPipeline& operator=(const GpuPipeline&) = delete;
+
+  // Runs warm-up and timed iterations; weight gradients are zeroed at the start of each, so after
+  // the run they hold the last iteration's.
+  GpuMeasuredRun run(const GpuMeasureOptions& options);
+
+  // The same layers run one micro-batch at a time through the whole model, no pipeline, each stage
+  // on its own GPU with synchronous copies between them: the reference the pipelined results must
+  // equal. Leaves its losses and gradients in the stages.
+  void run_reference();
+
+  // Host copies for tests: the loss of a micro-batch (mean over its tokens), and the weight
+  // gradients of a virtual stage by name ("block3.wq", "embedding.table", "head.w_out", ...).
+  double loss(int microbatch) const;
+  std::vector<std::string> gradient_names(int stage) const;
+  std::vector<float> gradient(int stage, const std::string& name) const;
+
+  // Each rank's issue order (compute ops and transfers, as DAG op ids), for tests and debugging.
+  const std::vector<std::vector<OpId>>& issue_order() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The global transfer order described above, as each rank's issue sequence over DAG op ids:
+// rank r's compute ops and every transfer it sends or receives. Pure host code (no GPU), shared
+// with the tests.
+std::vector<std::vector<OpId>> issue_order(const Dag& dag);
+
+}  // namespace ppsim::gpu
