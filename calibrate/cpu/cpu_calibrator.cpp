@@ -2,6 +2,9 @@
 
 #include "calibrate/cpu/allocator.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -299,10 +302,19 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
     p.embedding.parameter_bytes = bytes_of(emb.weights.table);
   }
   {
-    const cpu::CpuBlock block(spec, seq, 2);
-    auto grads = cpu::BlockWeights<float>::zeros_like(block.weights);
+    // Several blocks with their own weights, used in turn, so that (as in a pipeline stage, which
+    // runs its blocks one after another) a pass does not find its weights in a warm cache.
+    const cpu::CpuBlock first(spec, seq, 2);
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    const std::int64_t cache = 2 * (l2 > 0 ? l2 : 2 << 20);
+    const int count = static_cast<int>(std::clamp<std::int64_t>(cache / std::max<std::int64_t>(1, param_bytes(first.weights)) + 1, 1, 16));
+    std::vector<cpu::CpuBlock> blocks(1, first);
+    for (int b = 1; b < count; ++b) blocks.emplace_back(spec, seq, 2 + b);
+    std::vector<cpu::BlockWeights<float>> grads;
+    for (const auto& b : blocks) grads.push_back(cpu::BlockWeights<float>::zeros_like(b.weights));
     std::int64_t stash = 0;
     time_passes(opt, steps, "block", p.block, cpu::block_flops(spec, tokens, seq), [&](int i) {
+      const cpu::CpuBlock& block = blocks[i % count];
       cpu::BlockStash st;
       auto t0 = Clock::now();
       cpu::Tensor y = block.forward(xs[i % kRotate], st);
@@ -312,13 +324,13 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
       const TimeNs b = since(t0);
       stash = stash_bytes(st);
       t0 = Clock::now();
-      block.backward_weight(st, grads);
+      block.backward_weight(st, grads[i % count]);
       return std::tuple{f, b, since(t0)};
     });
     p.block.activation_bytes = act_bytes;
     p.block.gradient_bytes = act_bytes;
     p.block.stash_bytes = stash;
-    p.block.parameter_bytes = param_bytes(block.weights);
+    p.block.parameter_bytes = param_bytes(first.weights);
   }
   {
     const cpu::CpuHead head(spec, 3);
