@@ -9,8 +9,7 @@
 #include "calibrate/cpu/cpu_calibrator.h"
 #include "calibrate/cuda/gpu_pipeline_runner.h"
 #include "calibrate/measure/cpu_pipeline_runner.h"
-#include "calibrate/measure/rank_calibration.h"
-#include "calibrate/profile_merge.h"
+#include "calibrate/measure/interleaved_calibration.h"
 #include "models/model_loader.h"
 #include "sim/cli/command_line.h"
 #include "sim/cli/commands.h"
@@ -97,14 +96,9 @@ int measure(MeasureCommandOptions& o) {
   // in rounds interleaved with the measured iterations, so that prediction and measurement see
   // the same cores in the same state (see calibrate/measure/rank_calibration.h).
   const bool calibrate_here = o.compare && config.model->profile.empty();
-  CalibrationOptions cal;
-  Profile transfers;                                  // the shared-memory link, fitted once
-  std::vector<std::vector<Profile>> rounds(config.stages);  // rounds[rank]
-  auto calibration_round = [&] {
-    std::vector<Profile> now = cpu::calibrate_ranks_concurrently(cal, config.stages);
-    for (int r = 0; r < config.stages; ++r) rounds[r].push_back(std::move(now[r]));
-  };
+  std::optional<cpu::InterleavedCalibration> calibration;
   if (calibrate_here) {
+    CalibrationOptions cal;
     cal.model = load_model(config.model->model);
     cal.micro_batch_size = config.model->micro_batch_size;
     cal.sequence_length = config.model->sequence_length;
@@ -113,23 +107,17 @@ int measure(MeasureCommandOptions& o) {
     cal.threads = 1;
     std::cerr << "ppsim measure: no 'profile:' in " << config.source
               << "; calibrating the layers on every rank's core, one round before each measured iteration\n";
-    CalibrationOptions t = cal;
-    t.repeats = 3;
-    transfers = calibrate_cpu(t);  // also checks the layers' numerics once
-    calibration_round();
+    calibration.emplace(cal, config.stages);
   }
   // One cost model per rank when calibrating here (each from its own core's profile).
   auto costs_by_rank = [&]() {
     std::vector<ModelCosts> by_rank;
-    for (int r = 0; r < (calibrate_here ? config.stages : 1); ++r) {
-      if (calibrate_here) {
-        auto merged = std::make_shared<Profile>(merge_profiles(rounds[r]));
-        merged->transfer = transfers.transfer;
-        merged->kernels = transfers.kernels;
-        merged->source = "(calibrated by this run: rank " + std::to_string(r) + "'s core, " +
-                         std::to_string(rounds[r].size()) + " rounds)";
-        config.model->loaded_profile = std::move(merged);
-      }
+    if (!calibration) {
+      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks, config.source));
+      return by_rank;
+    }
+    for (auto& profile : calibration->profiles()) {
+      config.model->loaded_profile = profile;
       by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks, config.source));
     }
     return by_rank;
@@ -178,13 +166,13 @@ int measure(MeasureCommandOptions& o) {
     std::cerr << "ppsim measure: " << o.run.warmup << " warm-up + " << o.run.iterations
               << " timed iterations on the CPU\n";
     std::function<void(int)> between;
-    if (calibrate_here)
+    if (calibration)
       between = [&](int i) {
-        if (i > 0) calibration_round();
+        if (i > 0) calibration->round();
       };
     run = pipeline.run(o.run, between);
   }
-  if (calibrate_here) {
+  if (calibration) {
     by_rank = costs_by_rank();
     mc = by_rank.front();
   }
