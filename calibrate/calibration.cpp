@@ -53,7 +53,7 @@ std::string us(TimeNs ns) {
 
 std::string summary_table(const Profile& p) {
   std::ostringstream o;
-  char line[256];
+  char line[512];
   o << "device: " << p.device.kind << " (" << p.device.name << ")";
   if (p.device.kind == "cpu") o << ", " << p.device.threads << " thread(s)";
   o << "\nmodel: " << p.model.name << ", micro-batch " << p.micro_batch_size << ", sequence " << p.sequence_length
@@ -77,17 +77,21 @@ std::string summary_table(const Profile& p) {
       o << line;
     }
   }
-  o << "\ntransfer: ";
-  if (p.transfer.measured) {
-    const auto& f = p.transfer.fit;
-    std::snprintf(line, sizeof line,
-                  "%s %s: alpha %.2f us, beta %.2f GB/s, R^2 %.5f, worst residual %.1f%% at %lld bytes\n",
-                  p.transfer.method.c_str(), p.transfer.between.c_str(), f.alpha_s * 1e6, f.beta_bytes_per_s / 1e9,
-                  f.r2, f.worst_relative * 100, static_cast<long long>(f.worst_bytes));
-    o << line;
-  } else {
-    o << "not measured: " << p.transfer.reason << "\n";
-  }
+  auto transfer_line = [&](const char* title, const TransferProfile& t) {
+    o << "\n" << title << ": ";
+    if (t.measured) {
+      const auto& f = t.fit;
+      std::snprintf(line, sizeof line,
+                    "%s %s: alpha %.2f us, beta %.2f GB/s, R^2 %.5f, worst residual %.1f%% at %lld bytes\n",
+                    t.method.c_str(), t.between.c_str(), f.alpha_s * 1e6, f.beta_bytes_per_s / 1e9, f.r2,
+                    f.worst_relative * 100, static_cast<long long>(f.worst_bytes));
+      o << line;
+    } else {
+      o << "not measured: " << t.reason << "\n";
+    }
+  };
+  transfer_line("transfer", p.transfer);
+  if (p.inter_node) transfer_line("inter-node transfer", *p.inter_node);
   double worst = -1;
   std::string worst_name;
   for (const auto& k : p.kernels)

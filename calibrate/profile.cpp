@@ -49,6 +49,32 @@ void emit_layer(YAML::Emitter& out, const char* name, const LayerProfile& l) {
   out << YAML::EndMap;
 }
 
+void emit_transfer(YAML::Emitter& out, const char* key, const TransferProfile& t) {
+  out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "measured" << YAML::Value << t.measured;
+  if (!t.measured) {
+    out << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << t.reason;
+  } else {
+    out << YAML::Key << "method" << YAML::Value << t.method;
+    out << YAML::Key << "between" << YAML::Value << YAML::DoubleQuoted << t.between;
+    out << YAML::Key << "alpha_s" << YAML::Value << num(t.fit.alpha_s);
+    out << YAML::Key << "beta_bytes_per_s" << YAML::Value << num(t.fit.beta_bytes_per_s);
+    out << YAML::Key << "r2" << YAML::Value << num(t.fit.r2);
+    out << YAML::Key << "worst_residual_s" << YAML::Value << num(t.fit.worst_residual_s);
+    out << YAML::Key << "worst_relative_residual" << YAML::Value << num(t.fit.worst_relative);
+    out << YAML::Key << "worst_residual_bytes" << YAML::Value << t.fit.worst_bytes;
+    out << YAML::Key << "samples" << YAML::Value << YAML::BeginSeq;
+    for (const auto& s : t.samples) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "bytes" << YAML::Value << s.bytes;
+      out << YAML::Key << "seconds" << YAML::Value << num(s.seconds);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
+}
+
 // Reading with errors that name the file, the line and the key.
 class Reader {
  public:
@@ -130,6 +156,36 @@ LayerProfile read_layer(const Reader& r, const YAML::Node& layers, const std::st
   return l;
 }
 
+TransferProfile read_transfer(const Reader& r, const YAML::Node& root, const std::string& key) {
+  const YAML::Node t = r.map(root, key, "");
+  const std::string k = key + ".";
+  TransferProfile out;
+  out.measured = r.get<bool>(t, "measured", k);
+  if (!out.measured) {
+    out.reason = r.get_or<std::string>(t, "reason", k, "");
+    return out;
+  }
+  out.method = r.get<std::string>(t, "method", k);
+  out.between = r.get_or<std::string>(t, "between", k, "");
+  out.fit.alpha_s = r.non_negative<double>(t, "alpha_s", k);
+  out.fit.beta_bytes_per_s = r.get<double>(t, "beta_bytes_per_s", k);
+  if (!(out.fit.beta_bytes_per_s > 0)) r.fail(t["beta_bytes_per_s"], k + "beta_bytes_per_s must be positive");
+  out.fit.r2 = r.get_or<double>(t, "r2", k, 0.0);
+  out.fit.worst_residual_s = r.get_or<double>(t, "worst_residual_s", k, 0.0);
+  out.fit.worst_relative = r.get_or<double>(t, "worst_relative_residual", k, 0.0);
+  out.fit.worst_bytes = r.get_or<std::int64_t>(t, "worst_residual_bytes", k, 0);
+  if (t["samples"].IsDefined()) {
+    const YAML::Node ss = t["samples"];
+    if (!ss.IsSequence()) r.fail(ss, "'" + k + "samples' must be a list");
+    for (std::size_t i = 0; i < ss.size(); ++i) {
+      const std::string sp = k + "samples[" + std::to_string(i) + "].";
+      out.samples.push_back({r.non_negative<std::int64_t>(ss[i], "bytes", sp),
+                             r.non_negative<double>(ss[i], "seconds", sp)});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 DType parse_dtype(const std::string& text, const std::string& what) {
@@ -201,30 +257,8 @@ std::string profile_to_yaml(const Profile& p) {
   }
   out << YAML::EndSeq;
 
-  const auto& t = p.transfer;
-  out << YAML::Key << "transfer" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "measured" << YAML::Value << t.measured;
-  if (!t.measured) {
-    out << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << t.reason;
-  } else {
-    out << YAML::Key << "method" << YAML::Value << t.method;
-    out << YAML::Key << "between" << YAML::Value << YAML::DoubleQuoted << t.between;
-    out << YAML::Key << "alpha_s" << YAML::Value << num(t.fit.alpha_s);
-    out << YAML::Key << "beta_bytes_per_s" << YAML::Value << num(t.fit.beta_bytes_per_s);
-    out << YAML::Key << "r2" << YAML::Value << num(t.fit.r2);
-    out << YAML::Key << "worst_residual_s" << YAML::Value << num(t.fit.worst_residual_s);
-    out << YAML::Key << "worst_relative_residual" << YAML::Value << num(t.fit.worst_relative);
-    out << YAML::Key << "worst_residual_bytes" << YAML::Value << t.fit.worst_bytes;
-    out << YAML::Key << "samples" << YAML::Value << YAML::BeginSeq;
-    for (const auto& s : t.samples) {
-      out << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "bytes" << YAML::Value << s.bytes;
-      out << YAML::Key << "seconds" << YAML::Value << num(s.seconds);
-      out << YAML::EndMap;
-    }
-    out << YAML::EndSeq;
-  }
-  out << YAML::EndMap;
+  emit_transfer(out, "transfer", p.transfer);
+  if (p.inter_node) emit_transfer(out, "inter_node", *p.inter_node);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -315,30 +349,8 @@ Profile parse_profile(const std::string& text, const std::string& name) {
     }
   }
 
-  const YAML::Node t = r.map(root, "transfer", "");
-  p.transfer.measured = r.get<bool>(t, "measured", "transfer.");
-  if (!p.transfer.measured) {
-    p.transfer.reason = r.get_or<std::string>(t, "reason", "transfer.", "");
-  } else {
-    p.transfer.method = r.get<std::string>(t, "method", "transfer.");
-    p.transfer.between = r.get_or<std::string>(t, "between", "transfer.", "");
-    p.transfer.fit.alpha_s = r.non_negative<double>(t, "alpha_s", "transfer.");
-    p.transfer.fit.beta_bytes_per_s = r.get<double>(t, "beta_bytes_per_s", "transfer.");
-    if (!(p.transfer.fit.beta_bytes_per_s > 0)) r.fail(t["beta_bytes_per_s"], "transfer.beta_bytes_per_s must be positive");
-    p.transfer.fit.r2 = r.get_or<double>(t, "r2", "transfer.", 0.0);
-    p.transfer.fit.worst_residual_s = r.get_or<double>(t, "worst_residual_s", "transfer.", 0.0);
-    p.transfer.fit.worst_relative = r.get_or<double>(t, "worst_relative_residual", "transfer.", 0.0);
-    p.transfer.fit.worst_bytes = r.get_or<std::int64_t>(t, "worst_residual_bytes", "transfer.", 0);
-    if (t["samples"].IsDefined()) {
-      const YAML::Node ss = t["samples"];
-      if (!ss.IsSequence()) r.fail(ss, "'transfer.samples' must be a list");
-      for (std::size_t i = 0; i < ss.size(); ++i) {
-        const std::string sp = "transfer.samples[" + std::to_string(i) + "].";
-        p.transfer.samples.push_back({r.non_negative<std::int64_t>(ss[i], "bytes", sp),
-                                      r.non_negative<double>(ss[i], "seconds", sp)});
-      }
-    }
-  }
+  p.transfer = read_transfer(r, root, "transfer");
+  if (root["inter_node"].IsDefined()) p.inter_node = read_transfer(r, root, "inter_node");
   return p;
 }
 
@@ -378,6 +390,8 @@ MeasuredLayerTimes to_layer_times(const Profile& p) {
   m.block = pass(p.block);
   m.head = pass(p.head);
   if (p.transfer.measured) m.link = LinkFit{p.transfer.fit.alpha_s, p.transfer.fit.beta_bytes_per_s};
+  if (p.inter_node && p.inter_node->measured)
+    m.inter_node_link = LinkFit{p.inter_node->fit.alpha_s, p.inter_node->fit.beta_bytes_per_s};
   m.source = p.source;
   return m;
 }

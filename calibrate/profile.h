@@ -54,8 +54,8 @@ struct KernelProfile {
 struct TransferProfile {
   bool measured = false;
   std::string reason;   // why not, when measured is false
-  std::string method;   // "shared-memory" (cpu threads) or "nccl"
-  std::string between;  // e.g. "thread 0 -> thread 1", "gpu 0 -> gpu 1"
+  std::string method;   // "shared-memory" (cpu threads), "nccl"; inter_node: "mpi" or "nccl-mpi"
+  std::string between;  // e.g. "thread 0 -> thread 1", "gpu 0 -> gpu 1", "host a (rank 0) <-> host b (rank 1)"
   std::vector<TransferSample> samples;  // median time per size
   AlphaBetaFit fit;
 };
@@ -73,7 +73,8 @@ struct Profile {
   int warmup = 0;
   LayerProfile embedding, block, head;
   std::vector<KernelProfile> kernels;
-  TransferProfile transfer;
+  TransferProfile transfer;                 // within one process (two threads, or two GPUs of a node)
+  std::optional<TransferProfile> inter_node;  // between two processes under mpirun (typically two nodes)
   std::string source;  // the file it was loaded from; not saved
 };
 
@@ -87,7 +88,8 @@ Profile parse_profile(const std::string& text, const std::string& name);
 void save_profile(const Profile& profile, const std::string& path);
 std::string profile_to_yaml(const Profile& profile);
 
-// The per-layer medians and the link fit, for the cost model.
+// The per-layer medians and the link fits (transfer -> link, inter_node -> inter_node_link), for the
+// cost model.
 MeasuredLayerTimes to_layer_times(const Profile& profile);
 
 DType parse_dtype(const std::string& text, const std::string& what);

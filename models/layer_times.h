@@ -28,6 +28,9 @@ struct MeasuredLayerTimes {
   std::optional<PassTimes> block;
   std::optional<PassTimes> head;   // final norm + LM head + loss
   std::optional<LinkFit> link;     // absent when transfers could not be measured (one GPU)
+  // Measured between two processes under mpirun (calibrate's inter_node section): used for hops
+  // that cross nodes; absent when not measured (then such hops use `link`, or the spec).
+  std::optional<LinkFit> inter_node_link;
   std::string source;              // the profile's path, for the report
 };
 

@@ -158,14 +158,17 @@ StageCostTable build_stage_costs(const ModelSpec& m, const HardwareSpec& hw, con
   for (int v = 0; v + 1 < p.virtual_stages(); ++v) {
     const int from = v % s.stages, to = (v + 1) % s.stages;
     TimeNs hop = 0;
+    const bool same_node = s.link == LinkChoice::IntraNode ||
+                           (s.link == LinkChoice::Auto && from / hw.gpus_per_node == to / hw.gpus_per_node);
     if (from == to) {
       hop = 0;
+    } else if (!same_node && measured && measured->inter_node_link) {  // measured between nodes (mpirun)
+      hop = link_time(bytes, *measured->inter_node_link);
+      used.insert(profile_source(*measured) + "#inter_node");
     } else if (measured && measured->link) {
       hop = link_time(bytes, *measured->link);
       used.insert(profile_source(*measured));
     } else {
-      const bool same_node = s.link == LinkChoice::IntraNode ||
-                             (s.link == LinkChoice::Auto && from / hw.gpus_per_node == to / hw.gpus_per_node);
       hop = same_node ? intra : inter;
       used.insert(same_node ? "spec:intra_node" : "spec:inter_node");
     }
@@ -178,7 +181,13 @@ StageCostTable build_stage_costs(const ModelSpec& m, const HardwareSpec& hw, con
     used.insert(measured && measured->link ? profile_source(*measured)
                                            : (s.link == LinkChoice::InterNode ? "spec:inter_node" : "spec:intra_node"));
   }
-  table.transfer_source = used.size() == 1 ? *used.begin() : "spec:mixed";
+  bool all_spec = true;
+  std::string joined;
+  for (const auto& u : used) {
+    all_spec = all_spec && u.rfind("spec:", 0) == 0;
+    joined += (joined.empty() ? "" : ", ") + u;
+  }
+  table.transfer_source = used.size() == 1 ? *used.begin() : all_spec ? "spec:mixed" : "mixed(" + joined + ")";
 
   LayerShape plain = shape;
   plain.recompute = Recompute::None;

@@ -13,6 +13,7 @@ PACKAGES=(
   libeigen3-dev                        # CPU calibration kernels, least-squares fits
   libgtest-dev                         # tests
   libbenchmark-dev                     # bench/
+  libopenmpi-dev openmpi-bin           # optional at build time: ppsim calibrate under mpirun (several nodes)
 )
 
 missing=()

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "calibrate/backends.h"
 #include "calibrate/calibration.h"
 #include "calibrate/cpu/cpu_calibrator.h"
+#include "calibrate/mpi/mpi_session.h"
 #include "calibrate/profile.h"
 #include "models/model_loader.h"
 #include "sim/cli/commands.h"
@@ -50,15 +52,17 @@ std::vector<int> parse_gpus(const std::string& text) {
   return out;
 }
 
-int calibrate(const CalibrateOptions& o) {
+int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
+  const mpi::World& world = session.world();
+  const bool lead = world.rank == 0;  // the process that reports
   std::string device = o.device;
   if (device.empty()) {
     std::string why;
     const int n = visible_gpu_count(why);
     device = n > 0 ? "cuda" : "cpu";
-    if (n > 0)
+    if (lead && n > 0)
       std::cerr << "ppsim calibrate: " << n << " GPU(s) visible, calibrating on cuda (--device cpu for the CPU)\n";
-    else
+    else if (lead)
       std::cerr << "ppsim calibrate: no GPU (" << why << "), calibrating on the CPU\n";
   }
   if (device != "cpu" && device != "cuda") throw InputError("--device: '" + device + "' (expected cuda or cpu)");
@@ -78,13 +82,43 @@ int calibrate(const CalibrateOptions& o) {
   c.measure_transfers = !o.no_transfers;
   if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
 
+  std::optional<TransferProfile> inter_node;
+  if (world.size > 1) {
+    if (lead)
+      std::cerr << "ppsim calibrate: " << world.size << " processes under mpirun: transfers between rank 0 and rank 1"
+                << (c.measure_transfers ? "" : " skipped (--no-transfers)") << ", layers on rank 0 (" << world.host
+                << ")\n";
+    inter_node = mpi::measure_inter_node(world, device, c);
+    if (!lead) {  // the others wait for rank 0 to finish, then leave quietly
+      session.finish();
+      return 0;
+    }
+  }
+
   ProgressBar bar(stderr, ::isatty(::fileno(stderr)) != 0);
   c.progress = [&bar](double f, const std::string& what) { bar.update(f, what); };
-  const Profile p = device == "cuda" ? calibrate_cuda_backend(c) : calibrate_cpu(c);
+  Profile p = device == "cuda" ? calibrate_cuda_backend(c) : calibrate_cpu(c);
   bar.finish();
+  p.inter_node = inter_node;
   save_profile(p, o.out);  // a temporary file renamed at the end: no partial profile on failure
   std::cout << summary_table(p) << "\nwrote " << o.out << "\n";
+  std::cout.flush();
+  session.finish();
   return 0;
+}
+
+// Under `mpirun -n N` every process runs this with the same flags: ranks 0 and 1 first measure the
+// transfers between them (calibrate/mpi/mpi_session.h), then rank 0 alone times the layers, writes
+// the profile and prints the summary. Any error on any rank ends the whole job (MPI_Abort).
+int calibrate(const CalibrateOptions& o) {
+  mpi::Session session;  // MPI_Init only when a launcher started more than one process
+  const mpi::World& world = session.world();
+  try {
+    return calibrate_on(o, session);
+  } catch (const std::exception& e) {
+    if (world.size > 1) session.abort(std::string(dynamic_cast<const InputError*>(&e) ? "error: " : "failed: ") + e.what());
+    throw;
+  }
 }
 
 }  // namespace

@@ -117,6 +117,59 @@ TEST(Profile, UnmeasuredTransferRoundTrips) {
   EXPECT_FALSE(to_layer_times(q).link.has_value());
 }
 
+TEST(Profile, InterNodeTransferRoundTripsAndIsOptional) {
+  Profile p = sample_profile();
+  EXPECT_EQ(profile_to_yaml(p).find("inter_node"), std::string::npos);  // absent unless measured
+  EXPECT_FALSE(parse_profile(profile_to_yaml(p), "mem.yaml").inter_node.has_value());
+  EXPECT_FALSE(to_layer_times(p).inter_node_link.has_value());
+
+  TransferProfile t;
+  t.measured = true;
+  t.method = "nccl-mpi";
+  t.between = "host a (rank 0, gpu 0) <-> host b (rank 1, gpu 0)";
+  t.samples = {{4096, 2.5e-5}, {1 << 30, 0.043}};
+  t.fit = {2.4e-5, 2.5e10, 0.99991, 3e-6, 0.07, 4096};
+  p.inter_node = t;
+  const std::string text = profile_to_yaml(p);
+  const Profile q = parse_profile(text, "mem.yaml");
+  ASSERT_TRUE(q.inter_node.has_value());
+  EXPECT_EQ(q.inter_node->method, "nccl-mpi");
+  EXPECT_EQ(q.inter_node->between, t.between);
+  EXPECT_EQ(q.inter_node->fit.alpha_s, 2.4e-5);
+  EXPECT_EQ(q.inter_node->fit.beta_bytes_per_s, 2.5e10);
+  EXPECT_EQ(q.inter_node->fit.r2, 0.99991);
+  EXPECT_EQ(q.inter_node->fit.worst_bytes, 4096);
+  ASSERT_EQ(q.inter_node->samples.size(), 2u);
+  EXPECT_EQ(q.inter_node->samples[1].seconds, 0.043);
+  EXPECT_EQ(q.transfer.method, "nccl");  // the intra-node fit is untouched
+  EXPECT_EQ(profile_to_yaml(q), text);
+  const MeasuredLayerTimes m = to_layer_times(q);
+  ASSERT_TRUE(m.link && m.inter_node_link);
+  EXPECT_EQ(m.link->beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(m.inter_node_link->alpha_s, 2.4e-5);
+  EXPECT_EQ(m.inter_node_link->beta_bytes_per_s, 2.5e10);
+
+  // Unmeasured inter-node section: kept with its reason, no fit for the simulator.
+  p.inter_node = TransferProfile{};
+  p.inter_node->reason = "one process";
+  const Profile u = parse_profile(profile_to_yaml(p), "mem.yaml");
+  ASSERT_TRUE(u.inter_node.has_value());
+  EXPECT_FALSE(u.inter_node->measured);
+  EXPECT_FALSE(to_layer_times(u).inter_node_link.has_value());
+
+  // Errors name the section.
+  std::string bad = text;
+  const auto at = bad.find("beta_bytes_per_s: ", bad.find("inter_node:"));
+  ASSERT_NE(at, std::string::npos) << text;
+  bad.replace(at, bad.find('\n', at) - at, "beta_bytes_per_s: -1");
+  try {
+    parse_profile(bad, "bad.yaml");
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("inter_node.beta_bytes_per_s"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Profile, ToLayerTimesUsesMedians) {
   Profile p = sample_profile();
   p.source = "x.yaml";

@@ -98,6 +98,40 @@ TEST(StageCosts, HopsBetweenNodesUseTheInterNodeLink) {
   EXPECT_EQ(one.transfer_source, "spec:intra_node");
 }
 
+TEST(StageCosts, MeasuredInterNodeLinkIsUsedForHopsThatLeaveTheNode) {
+  const ModelSpec m = load_model("gpt3-125m");  // 12 blocks
+  const HardwareSpec hw = load_hardware("h100-sxm");
+  const double bytes = 128 * 2 * 768 * 2;
+  MeasuredLayerTimes measured;
+  measured.link = LinkFit{2e-6, 100e9};
+  measured.inter_node_link = LinkFit{20e-6, 10e9};
+  measured.source = "prof.yaml";
+  const TimeNs intra = 2'000 + std::llround(bytes / 100e9 * 1e9);
+  const TimeNs inter = 20'000 + std::llround(bytes / 10e9 * 1e9);
+  // Auto: 12 ranks on 8-GPU nodes, only the hop from rank 7 to rank 8 leaves the node.
+  const StageCostTable t = build_stage_costs(m, hw, settings(12, 1), partition(std::vector<int>(12, 1)), measured);
+  ASSERT_EQ(t.boundary_transfer.size(), 11u);
+  for (int v = 0; v < 11; ++v) EXPECT_EQ(t.boundary_transfer[v], v == 7 ? inter : intra) << v;
+  EXPECT_EQ(t.transfer, inter);
+  EXPECT_EQ(t.transfer_source, "mixed(profile:prof.yaml, profile:prof.yaml#inter_node)");
+  // Forced inter-node: every hop; forced intra-node: none.
+  CostSettings far = settings(4, 1);
+  far.link = LinkChoice::InterNode;
+  const StageCostTable tf = build_stage_costs(m, hw, far, partition({3, 3, 3, 3}), measured);
+  EXPECT_EQ(tf.boundary_transfer, std::vector<TimeNs>(3, inter));
+  EXPECT_EQ(tf.transfer_source, "profile:prof.yaml#inter_node");
+  CostSettings near = far;
+  near.link = LinkChoice::IntraNode;
+  EXPECT_EQ(build_stage_costs(m, hw, near, partition({3, 3, 3, 3}), measured).boundary_transfer,
+            std::vector<TimeNs>(3, intra));
+  // Only the inter-node fit measured (one GPU per node): hops inside a node use the spec's link.
+  measured.link.reset();
+  const StageCostTable only = build_stage_costs(m, hw, settings(12, 1), partition(std::vector<int>(12, 1)), measured);
+  const TimeNs spec_intra = 3'000 + std::llround(bytes / (450e9 * 0.8) * 1e9);
+  for (int v = 0; v < 11; ++v) EXPECT_EQ(only.boundary_transfer[v], v == 7 ? inter : spec_intra) << v;
+  EXPECT_EQ(only.transfer_source, "mixed(profile:prof.yaml#inter_node, spec:intra_node)");
+}
+
 TEST(StageCosts, ModelFlopsAreMegatronsWithoutRecompute) {
   const ModelSpec m = load_model("gpt3-2.7b");
   const HardwareSpec hw = load_hardware("a100-80gb");

@@ -1,0 +1,147 @@
+// NCCL send/recv between two processes (typically two nodes) started by mpirun: the communicator is
+// bootstrapped over MPI (rank 0's ncclUniqueId is sent to rank 1), each process drives its first
+// --gpus device, and rank 0 times a ping-pong (send then receive; half the round trip). The
+// communicator is non-blocking (blocking = 0), and every wait polls ncclCommGetAsyncError /
+// cudaStreamQuery against a deadline and aborts the communicator on timeout, as nccl_sweep.cpp does.
+// Built only with CUDA, NCCL and MPI. NOT YET RUN: no GPUs and no second node were available.
+#include <nccl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "calibrate/cuda/check.h"
+#include "calibrate/mpi/mpi_check.h"
+#include "calibrate/mpi/mpi_session.h"
+#include "sim/error.h"
+
+namespace ppsim::mpi {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Endpoint {
+  const World& world;
+  int gpu;
+  double timeout_s;
+  ncclComm_t comm = nullptr;
+  cudaStream_t stream = nullptr;
+  void* buf = nullptr;
+
+  ~Endpoint() {
+    if (buf) cudaFree(buf);
+    if (stream) cudaStreamDestroy(stream);
+    if (comm) ncclCommDestroy(comm);
+  }
+
+  std::string where() const {
+    return "rank " + std::to_string(world.rank) + " (" + world.host + ", GPU " + std::to_string(gpu) + ")";
+  }
+
+  [[noreturn]] void abort_and_fail(const std::string& what) {
+    if (comm) ncclCommAbort(comm), comm = nullptr;
+    throw cuda::CudaError(what + " on " + where());
+  }
+
+  void check(ncclResult_t r, const char* call) {
+    if (r != ncclSuccess && r != ncclInProgress) abort_and_fail(std::string(call) + " failed: " + ncclGetErrorString(r));
+  }
+
+  // Until the communicator has no pending NCCL call (init, or the enqueue of a send/recv).
+  void wait_ready(const char* what) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+    for (;;) {
+      ncclResult_t st = ncclSuccess;
+      check(ncclCommGetAsyncError(comm, &st), "ncclCommGetAsyncError");
+      if (st == ncclSuccess) return;
+      if (st != ncclInProgress) abort_and_fail(std::string(what) + ": " + ncclGetErrorString(st));
+      if (Clock::now() > deadline) abort_and_fail(std::string(what) + ": timed out after " + std::to_string(timeout_s) + " s");
+      std::this_thread::yield();
+    }
+  }
+
+  // Until the stream is idle, polling so that a peer that never answers hits the deadline.
+  void wait_stream(const char* what) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+    for (;;) {
+      const cudaError_t e = cudaStreamQuery(stream);
+      if (e == cudaSuccess) return;
+      if (e != cudaErrorNotReady) abort_and_fail(std::string(what) + ": " + cudaGetErrorString(e));
+      ncclResult_t st = ncclSuccess;
+      check(ncclCommGetAsyncError(comm, &st), "ncclCommGetAsyncError");
+      if (st != ncclSuccess && st != ncclInProgress) abort_and_fail(std::string(what) + ": " + ncclGetErrorString(st));
+      if (Clock::now() > deadline) abort_and_fail(std::string(what) + ": timed out after " + std::to_string(timeout_s) + " s");
+      std::this_thread::yield();
+    }
+  }
+
+  void send(std::int64_t bytes, int peer) {
+    check(ncclSend(buf, static_cast<std::size_t>(bytes), ncclInt8, peer, comm, stream), "ncclSend");
+    wait_ready("ncclSend launch");
+  }
+  void recv(std::int64_t bytes, int peer) {
+    check(ncclRecv(buf, static_cast<std::size_t>(bytes), ncclInt8, peer, comm, stream), "ncclRecv");
+    wait_ready("ncclRecv launch");
+  }
+};
+
+}  // namespace
+
+InterNodeSweep nccl_mpi_ping_pong(const World& world, const SweepSettings& in) {
+  if (world.size < 2 || world.rank > 1) return {};
+  SweepSettings s = in;
+  Endpoint e{world, in.gpu, in.timeout_s};
+  PPSIM_CUDA_CHECK(cudaSetDevice(e.gpu));
+  cudaDeviceProp prop{};
+  PPSIM_CUDA_CHECK(cudaGetDeviceProperties(&prop, e.gpu));
+  const std::string me = world.host + " (rank " + std::to_string(world.rank) + ", GPU " + std::to_string(e.gpu) +
+                         " " + prop.name + ")";
+  const std::string peer_label = detail::handshake(world, s, me);
+  e.timeout_s = s.timeout_s;
+  if (s.min_bytes <= 0 || s.max_bytes < s.min_bytes) throw InputError("transfer sizes: need 0 < min <= max");
+
+  // Bootstrap: rank 0's unique id travels to rank 1 over MPI (only these two join the communicator).
+  ncclUniqueId id;
+  constexpr int kIdTag = 3;
+  if (world.rank == 0) {
+    e.check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    detail::send_bytes(&id, sizeof id, 1, kIdTag, world, s.timeout_s);
+  } else {
+    detail::recv_bytes(&id, sizeof id, 0, kIdTag, world, s.timeout_s);
+  }
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  e.check(ncclCommInitRankConfig(&e.comm, 2, id, world.rank, &config), "ncclCommInitRankConfig");
+  e.wait_ready("ncclCommInitRankConfig");
+  PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&e.stream, cudaStreamNonBlocking));
+  PPSIM_CUDA_CHECK(cudaMalloc(&e.buf, static_cast<std::size_t>(s.max_bytes)));
+
+  const int peer = 1 - world.rank;
+  InterNodeSweep out;
+  for (std::int64_t size = s.min_bytes; size <= s.max_bytes; size *= 4) {
+    std::vector<double> times;
+    for (int r = 0; r < s.warmup + s.repeats; ++r) {
+      if (world.rank == 0) {
+        const auto t0 = Clock::now();
+        e.send(size, peer);
+        e.recv(size, peer);
+        e.wait_stream("ncclSend/ncclRecv ping-pong");
+        if (r >= s.warmup) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / 2.0);
+      } else {
+        e.recv(size, peer);
+        e.send(size, peer);
+        e.wait_stream("ncclRecv/ncclSend ping-pong");
+      }
+    }
+    if (world.rank == 0) {
+      std::sort(times.begin(), times.end());
+      out.samples.push_back({size, times[times.size() / 2]});
+    }
+  }
+  if (world.rank == 0)
+    out.between = me + " <-> " + peer_label + " (NCCL send/recv over MPI bootstrap, half round trip)";
+  return out;
+}
+
+}  // namespace ppsim::mpi
