@@ -80,7 +80,7 @@ std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<
   return mem;
 }
 
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const std::string& source) {
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) {
   ModelCosts mc;
   mc.model = load_model(config.model);
   mc.hardware = load_hardware(config.hardware);

@@ -28,7 +28,7 @@ struct ModelCosts {
 };
 
 // Loads everything the config names and runs the cost model. `stages`/`chunks` are P and V.
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const std::string& source);
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks);
 
 // Op costs when each rank has its own cost model (per-device profiles): virtual stage v takes its
 // times from by_rank[rank_of_stage[v]], and every hop from by_rank[0]. All must share one partition.

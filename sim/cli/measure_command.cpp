@@ -113,12 +113,12 @@ int measure(MeasureCommandOptions& o) {
   auto costs_by_rank = [&]() {
     std::vector<ModelCosts> by_rank;
     if (!calibration) {
-      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks, config.source));
+      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks));
       return by_rank;
     }
     for (auto& profile : calibration->profiles()) {
       config.model->loaded_profile = profile;
-      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks, config.source));
+      by_rank.push_back(build_model_costs(*config.model, config.stages, config.chunks));
     }
     return by_rank;
   };
