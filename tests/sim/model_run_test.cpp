@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "sim/config/config.h"
 #include "sim/error.h"
@@ -59,16 +60,41 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
   }
 }
 
+// Regression figures of every model-driven example (the cost model, partitioner and engine together);
+// an example without an entry fails. The consistency checks above hold them to independent sums.
+struct ExampleFigures {
+  long long makespan_ns;
+  double mfu;
+  bool fits;
+};
+const std::map<std::string, ExampleFigures> kModelExamples = {
+    {"gpt3-175b-64-stages.yaml", {16507832423, 0.269936, false}},
+    {"llama3-70b-16-h100-zb-h1.yaml", {19203139382, 0.387380, false}},
+    {"llama3-8b-1f1b.yaml", {2471943108, 0.344800, true}},
+    {"llama3-8b-interleaved.yaml", {2287510948, 0.372600, true}},
+    {"llama3-8b-zb-h1.yaml", {2231780251, 0.381904, true}},
+    {"measure-tiny-1f1b.yaml", {207539, 0.033336, true}},
+};
+
 TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
   int seen = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/examples")) {
     if (e.path().extension() != ".yaml") continue;
     SimulationConfig c = load_config(e.path().string());
     if (!c.model) continue;
-    check_model_run(c, e.path().filename().string());
+    const std::string name = e.path().filename().string();
+    check_model_run(c, name);
+    const auto it = kModelExamples.find(name);
+    ASSERT_NE(it, kModelExamples.end()) << "examples/" << name << " has no checked figures in model_run_test.cpp";
+    const SimulationResult r = run_simulation(c);
+    EXPECT_EQ(r.metrics.makespan_ns, it->second.makespan_ns) << name;
+    EXPECT_NEAR(r.model_metrics->mfu, it->second.mfu, 1e-6) << name;
+    bool fits = true;
+    for (const auto& rm : r.model_metrics->ranks) fits = fits && rm.fits;
+    EXPECT_EQ(fits, it->second.fits) << name;
     ++seen;
   }
-  EXPECT_GE(seen, 4);
+  EXPECT_EQ(seen, static_cast<int>(kModelExamples.size()));
 }
 
 TEST(ModelRun, OneFOneBPeakInFlightAndMemoryFromTheModel) {
