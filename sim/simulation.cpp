@@ -74,4 +74,16 @@ SimulationResult run_simulation(const SimulationConfig& config) {
   return r;
 }
 
+RunInfo describe_run(const SimulationConfig& c, const Schedule& s, const std::string& times_source) {
+  RunInfo info;
+  info.config_source = c.source;
+  info.schedule = c.schedule;
+  info.ranks = c.stages;
+  info.microbatches = c.microbatches;
+  info.chunks = c.chunks;
+  info.split_backward = s.split_backward;
+  info.times_source = times_source;
+  return info;
+}
+
 }  // namespace ppsim

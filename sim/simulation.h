@@ -11,6 +11,7 @@
 #include "sim/model_costs.h"
 #include "sim/model_metrics.h"
 #include "sim/op_costs.h"
+#include "sim/report/run_info.h"
 #include "sim/timeline.h"
 
 namespace ppsim {
@@ -34,6 +35,10 @@ Schedule make_schedule(const SimulationConfig& config);
 OpCosts costs_from_times(const ExplicitTimes& times, const Schedule& schedule);
 
 SimulationResult run_simulation(const SimulationConfig& config);
+
+// What the reports say about a run of this config and schedule, whose op times came from
+// `times_source`.
+RunInfo describe_run(const SimulationConfig& config, const Schedule& schedule, const std::string& times_source);
 
 // The same pipeline from an already-built schedule and costs (tests, benchmarks, measure).
 SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options = {});

@@ -56,17 +56,6 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   return out;
 }
 
-RunInfo run_info(const SimulationConfig& c, const Schedule& s, const std::string& times_source) {
-  RunInfo info;
-  info.config_source = c.source;
-  info.schedule = c.schedule;
-  info.ranks = c.stages;
-  info.microbatches = c.microbatches;
-  info.chunks = c.chunks;
-  info.split_backward = s.split_backward;
-  info.times_source = times_source;
-  return info;
-}
 
 int measure(MeasureCommandOptions& o) {
   SimulationConfig config = load_config(o.config);
@@ -180,7 +169,7 @@ int measure(MeasureCommandOptions& o) {
   const MetricsOptions mopts = metrics_options(mc);
   const Metrics measured = compute_metrics(run.timeline, mopts);
 
-  RunInfo info = run_info(config, schedule, "a measured run (" + run.notes + ")");
+  RunInfo info = describe_run(config, schedule, "a measured run (" + run.notes + ")");
   info.notes = mc.notes;
   std::string iters = "iteration makespans:";
   for (std::size_t i = 0; i < run.iteration_makespans.size(); ++i)
@@ -211,7 +200,7 @@ int measure(MeasureCommandOptions& o) {
   w.end_object();
   if (predicted) {
     w.key("predicted").begin_object();
-    write_json_report_fields(w, run_info(config, schedule, "the cost model (calibration profile)"), predicted->timeline,
+    write_json_report_fields(w, describe_run(config, schedule, "the cost model (calibration profile)"), predicted->timeline,
                              predicted->metrics);
     write_timeline_fields(w, predicted->timeline);
     w.end_object();

@@ -33,14 +33,7 @@ int simulate(const SimulateOptions& o) {
                                       ? parse_config(embedded_default_example(), "<embedded default example>", ".")
                                       : load_config(o.config);
   const SimulationResult r = run_simulation(config);
-  RunInfo info;
-  info.config_source = config.source;
-  info.schedule = config.schedule;
-  info.ranks = config.stages;
-  info.microbatches = config.microbatches;
-  info.chunks = config.chunks;
-  info.split_backward = r.schedule.split_backward;
-  info.times_source = r.times_source;
+  RunInfo info = describe_run(config, r.schedule, r.times_source);
   if (r.model_costs) info.notes = r.model_costs->notes;
   info.model = r.model_metrics;
 
