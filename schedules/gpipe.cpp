@@ -4,13 +4,7 @@
 namespace ppsim {
 
 Schedule generate_gpipe(const ScheduleParams& p) {
-  Schedule s;
-  s.kind = "gpipe";
-  s.ranks = p.ranks;
-  s.chunks = p.chunks;
-  s.microbatches = p.microbatches;
-  s.rank_of_stage = interleaved_layout(p.ranks, p.chunks);
-  s.order.resize(p.ranks);
+  Schedule s = start_schedule("gpipe", p, false);
   for (int r = 0; r < p.ranks; ++r) {
     auto& out = s.order[r];
     out.reserve(static_cast<std::size_t>(2) * p.microbatches * p.chunks);

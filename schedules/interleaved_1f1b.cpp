@@ -14,13 +14,7 @@ Schedule generate_interleaved_1f1b(const ScheduleParams& p) {
     throw InputError("schedule interleaved-1f1b needs microbatches to be a multiple of stages "
                      "(microbatches: " + std::to_string(M) + ", stages: " + std::to_string(P) +
                      "); accepted: microbatches = k * " + std::to_string(P));
-  Schedule s;
-  s.kind = "interleaved-1f1b";
-  s.ranks = P;
-  s.chunks = V;
-  s.microbatches = M;
-  s.rank_of_stage = interleaved_layout(P, V);
-  s.order.resize(P);
+  Schedule s = start_schedule("interleaved-1f1b", p, false);
   const int total = M * V;  // forwards (and backwards) per rank
   for (int r = 0; r < P; ++r) {
     // k-th forward/backward on this rank -> (virtual stage, micro-batch).

@@ -10,12 +10,7 @@ Schedule generate_1f1b(const ScheduleParams& p) {
   if (p.chunks != 1)
     throw InputError("schedule 1f1b runs one chunk per rank (chunks: " + std::to_string(p.chunks) +
                      "); use interleaved-1f1b for virtual chunks");
-  Schedule s;
-  s.kind = "1f1b";
-  s.ranks = p.ranks;
-  s.microbatches = p.microbatches;
-  s.rank_of_stage = interleaved_layout(p.ranks, 1);
-  s.order.resize(p.ranks);
+  Schedule s = start_schedule("1f1b", p, false);
   for (int r = 0; r < p.ranks; ++r) {
     detail::OneFOneBShape sh;
     sh.stage = r;

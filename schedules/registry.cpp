@@ -10,6 +10,18 @@ std::vector<int> interleaved_layout(int ranks, int chunks) {
   return layout;
 }
 
+Schedule start_schedule(const char* kind, const ScheduleParams& p, bool split_backward) {
+  Schedule s;
+  s.kind = kind;
+  s.ranks = p.ranks;
+  s.chunks = p.chunks;
+  s.microbatches = p.microbatches;
+  s.split_backward = split_backward;
+  s.rank_of_stage = interleaved_layout(p.ranks, p.chunks);
+  s.order.resize(p.ranks);
+  return s;
+}
+
 const std::vector<ScheduleKind>& schedule_kinds() {
   static const std::vector<ScheduleKind> kinds = {
       {"gpipe", generate_gpipe, "all forwards, then all backwards"},

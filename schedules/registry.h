@@ -30,6 +30,9 @@ std::string schedule_kind_names();
 // Generates the named schedule; throws InputError for an unknown name or unsupported parameters.
 Schedule generate_schedule(const std::string& name, const ScheduleParams& params);
 
+// A schedule with the interleaved layout and one empty order per rank, for generators to fill.
+Schedule start_schedule(const char* kind, const ScheduleParams& params, bool split_backward);
+
 // The generators (one file each).
 Schedule generate_gpipe(const ScheduleParams&);
 Schedule generate_1f1b(const ScheduleParams&);

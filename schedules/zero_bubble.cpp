@@ -12,13 +12,7 @@ Schedule zero_bubble(const ScheduleParams& p, const char* kind, bool h2) {
   if (p.chunks != 1)
     throw InputError(std::string("schedule ") + kind + " runs one chunk per rank (chunks: " +
                      std::to_string(p.chunks) + ")");
-  Schedule s;
-  s.kind = kind;
-  s.ranks = p.ranks;
-  s.microbatches = p.microbatches;
-  s.split_backward = true;
-  s.rank_of_stage = interleaved_layout(p.ranks, 1);
-  s.order.resize(p.ranks);
+  Schedule s = start_schedule(kind, p, true);
   for (int r = 0; r < p.ranks; ++r) {
     detail::OneFOneBShape sh;
     sh.stage = r;
