@@ -6,20 +6,10 @@
 
 #include "models/roofline.h"
 #include "sim/error.h"
+#include "tests/input_error.h"
 
 namespace ppsim {
 namespace {
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
 
 TEST(Hardware, EveryShippedFileLoads) {
   const std::vector<std::string> names = shipped_hardware_names();

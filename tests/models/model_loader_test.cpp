@@ -9,21 +9,10 @@
 #include "models/cost_model.h"
 #include "models/embedded_yaml.h"
 #include "sim/error.h"
+#include "tests/input_error.h"
 
 namespace ppsim {
 namespace {
-
-// Message of the InputError `f` throws; fails the test if it throws nothing.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
 
 std::string write_temp(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + name;
