@@ -211,6 +211,7 @@ std::string profile_to_yaml(const Profile& p) {
     out << YAML::Key << "cuda_version" << YAML::Value << YAML::DoubleQuoted << p.device.cuda_version;
     out << YAML::Key << "sm_clock_mhz" << YAML::Value << p.device.sm_clock_mhz;
     out << YAML::Key << "memory_clock_mhz" << YAML::Value << p.device.memory_clock_mhz;
+    if (p.device.sms > 0) out << YAML::Key << "sms" << YAML::Value << p.device.sms;
   }
   out << YAML::EndMap;
 
@@ -292,6 +293,8 @@ Profile parse_profile(const std::string& text, const std::string& name) {
   p.device.cuda_version = r.get_or<std::string>(dev, "cuda_version", "device.", "");
   p.device.sm_clock_mhz = r.get_or<int>(dev, "sm_clock_mhz", "device.", 0);
   p.device.memory_clock_mhz = r.get_or<int>(dev, "memory_clock_mhz", "device.", 0);
+  p.device.sms = r.get_or<int>(dev, "sms", "device.", 0);
+  if (p.device.sms < 0) r.fail(dev["sms"], "device.sms must be 0 (whole GPU) or a positive SM count");
 
   const YAML::Node cfg = r.map(root, "configuration", "");
   const YAML::Node m = r.map(cfg, "model", "configuration.");

@@ -24,6 +24,7 @@ struct DeviceInfo {
   std::string cuda_version;    // cuda only: runtime version
   int sm_clock_mhz = 0;        // cuda only
   int memory_clock_mhz = 0;    // cuda only
+  int sms = 0;                 // cuda only: the SM partition the layers ran on (calibrate --sms); 0 = whole GPU
 };
 
 // Spread of repeated timings of one region.

@@ -1,27 +1,93 @@
 #!/usr/bin/env bash
 # Runs on the GPU device machine, from the repository root, with .carry/ from
-# scripts/gpu_carry_build.sh: the GPU tests, calibrations of the tiny model and Llama-3 8B (bf16,
-# micro-batch 1, sequence 4096), and a measured run when there are 2 GPUs. Everything it writes
-# goes to ${OUT:-out}/ (logs and profiles to commit under examples/profiles/).
+# scripts/gpu_carry_build.sh. In one call (about 5-8 minutes on one H100):
+#   1. the GPU tests (kernels against the float64 reference, SM partitions, the GPU pipeline runner
+#      against its non-pipelined reference: one rank per GPU needs 2 GPUs, shared mode needs 1);
+#   2. calibrations of the tiny model and Llama-3 8B (bf16, micro-batch 1, sequence 4096), timed
+#      (the issue's target: a full model in under 60 s);
+#   3. a GPT-3 125M calibration on a 64-SM partition, then P = 2 measured runs of gpipe, 1f1b,
+#      zb-h1 and zb-h2 with both ranks sharing the GPU (--share-gpu --compare): the GPU rows of
+#      docs/validation.md;
+#   4. with 2 GPUs or more, the same 1f1b run with one GPU per rank (NCCL) after a whole-GPU
+#      calibration with transfers.
+# The device tool brings back at most 8 files from $OUT, so everything goes into one archive,
+# $OUT/gpu-session.tar.gz (unpack under examples/profiles/), plus $OUT/summary.log.
 set -uo pipefail
 out=${OUT:-out}
 mkdir -p "$out"
+work=$(mktemp -d)
 nccl_lib=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(os.path.dirname(nvidia.nccl.__file__), "lib"))' 2>/dev/null)
 export LD_LIBRARY_PATH=${nccl_lib:+$nccl_lib:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+summary="$out/summary.log"
+: > "$summary"
+
+# step NAME COMMAND...: runs COMMAND with its output in $work/NAME.log; one line in the summary.
+step() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  "$@" > "$work/$name.log" 2>&1
+  local rc=$?
+  printf '%-28s exit %d  %4d s  %s\n' "$name" "$rc" $((SECONDS - t0)) "$(tail -n 1 "$work/$name.log" | cut -c1-90)" \
+    | tee -a "$summary"
+}
+
 {
+  date -u
   nvidia-smi
+  nvidia-smi -q -d CLOCK | head -40
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   ldd .carry/ppsim
-} > "$out/environment.log" 2>&1
-.carry/test_calibrate --gtest_filter='CudaBackend.*' > "$out/test_calibrate_gpu.log" 2>&1
-.carry/test_gpu_pipeline > "$out/test_gpu_pipeline.log" 2>&1
-.carry/ppsim calibrate --device cuda --model tiny --sequence-length 4096 --out "$out/tiny-h100.yaml" \
-  > "$out/calibrate-tiny.log" 2>&1
-.carry/ppsim calibrate --device cuda --model llama3-8b --micro-batch-size 1 --sequence-length 4096 --dtype bf16 \
-  --out "$out/llama3-8b-h100.yaml" > "$out/calibrate-llama3-8b.log" 2>&1
-if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
-  sed "s|^hardware: h100-sxm|hardware: h100-sxm\nprofile: $(cd "$out" && pwd)/tiny-h100.yaml|" examples/measure-tiny-1f1b.yaml \
-    | sed 's/^sequence_length: 128/sequence_length: 4096/; s/^micro_batch_size: 4/micro_batch_size: 1/' > "$out/measure.yaml"
-  .carry/ppsim measure "$out/measure.yaml" --device cuda --compare --json "$out/measure.json" > "$out/measure.log" 2>&1
+  git log -1 --oneline 2>/dev/null
+} > "$work/environment.log" 2>&1
+gpus=$(nvidia-smi -L | wc -l)
+echo "GPUs: $gpus ($(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))" | tee -a "$summary"
+
+step test_calibrate_gpu .carry/test_calibrate --gtest_filter='CudaBackend.*'
+step test_gpu_pipeline .carry/test_gpu_pipeline
+
+step calibrate-tiny .carry/ppsim calibrate --device cuda --model tiny --sequence-length 4096 \
+  --out "$work/tiny-h100.yaml"
+step calibrate-llama3-8b .carry/ppsim calibrate --device cuda --model llama3-8b --micro-batch-size 1 \
+  --sequence-length 4096 --dtype bf16 --out "$work/llama3-8b-h100.yaml"
+
+# Shared GPU: each of the 2 ranks gets 64 of the H100's 132 SMs; the profile is measured on such a
+# partition, with device-local copies as the transfers.
+step calibrate-gpt3-125m-sms64 .carry/ppsim calibrate --device cuda --model gpt3-125m --micro-batch-size 1 \
+  --sequence-length 4096 --sms 64 --out "$work/gpt3-125m-h100-sms64.yaml"
+for kind in gpipe 1f1b zb-h1 zb-h2; do
+  { sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-gpt3-125m-share-gpu.yaml
+    echo "profile: $work/gpt3-125m-h100-sms64.yaml"; } > "$work/share-$kind.yaml"
+  trace=()
+  [ "$kind" = 1f1b ] && trace=(--trace "$work/share-1f1b.trace.json")
+  step "measure-share-$kind" .carry/ppsim measure "$work/share-$kind.yaml" --device cuda --share-gpu --compare \
+    --iterations 7 --warmup 2 --json "$work/share-$kind.json" "${trace[@]}"
+done
+python3 - "$work" <<'PY' | tee -a "$summary" > "$work/validation-rows.md"
+import json, os, sys
+print("| schedule | P | M | predicted makespan | measured makespan | throughput error |")
+print("|---|---|---|---|---|---|")
+for kind in ["gpipe", "1f1b", "zb-h1", "zb-h2"]:
+    path = os.path.join(sys.argv[1], f"share-{kind}.json")
+    if not os.path.exists(path):
+        print(f"| {kind} | - | - | (no result) | | |")
+        continue
+    j = json.load(open(path))
+    m = j["measured"]
+    print(f"| {kind} | {m['num_stages']} | {m['num_microbatches']} | {j['predicted_makespan_ns']/1e6:.2f} ms | "
+          f"{j['measured_makespan_ns']/1e6:.2f} ms | {j['throughput_error_pct']:+.2f} % |")
+PY
+
+if [ "$gpus" -ge 2 ]; then
+  step calibrate-gpt3-125m-whole .carry/ppsim calibrate --device cuda --gpus 0,1 --model gpt3-125m \
+    --micro-batch-size 1 --sequence-length 4096 --out "$work/gpt3-125m-h100.yaml"
+  { cat examples/measure-gpt3-125m-share-gpu.yaml; echo "profile: $work/gpt3-125m-h100.yaml"; } > "$work/nccl-1f1b.yaml"
+  step measure-nccl-1f1b .carry/ppsim measure "$work/nccl-1f1b.yaml" --device cuda --compare --iterations 7 \
+    --warmup 2 --json "$work/nccl-1f1b.json"
 fi
-tail -n 3 "$out"/*.log
+
+# Paths inside the profiles and configs point at $work: make them relative before packing.
+sed -i "s|$work/||g" "$work"/*.yaml "$work"/*.log 2>/dev/null
+tar -czf "$out/gpu-session.tar.gz" -C "$work" .
+echo "packed $(ls "$work" | wc -l) files into gpu-session.tar.gz ($(du -h "$out/gpu-session.tar.gz" | cut -f1))" \
+  | tee -a "$summary"

@@ -102,6 +102,7 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
     check_profile_matches(p, mc.model, config);
     mc.measured = to_layer_times(p);
     mc.profile_device_kind = p.device.kind;
+    mc.profile_sms = p.device.sms;
     mc.notes.push_back("calibration profile " + (config.loaded_profile ? std::string("measured just now") : config.profile) +
                        " (" + p.device.kind + ": " + p.device.name + ", measured in " + to_string(p.dtype) + ")");
   }

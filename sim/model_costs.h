@@ -21,6 +21,7 @@ struct ModelCosts {
   std::int64_t memory_limit_bytes = 0;
   std::optional<MeasuredLayerTimes> measured;  // from the profile
   std::string profile_device_kind;             // "cpu" or "cuda" when a profile was used
+  int profile_sms = 0;                         // cuda: the SM partition the profile ran on (0 = whole GPU)
   std::vector<std::string> notes;              // lines for the report (sources, defaults)
 
   // The DAG's op costs: virtual stage v's F/B/W and the hop after it.

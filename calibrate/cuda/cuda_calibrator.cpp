@@ -15,6 +15,7 @@
 #include "calibrate/cuda/flash_attention.h"
 #include "calibrate/cuda/gemm.h"
 #include "calibrate/cuda/kernels.h"
+#include "calibrate/cuda/sm_partitions.h"
 #include "calibrate/reference.h"
 #include "sim/error.h"
 
@@ -365,6 +366,48 @@ class GpuModel {
   Buf mean1_, rstd1_, mean2_, rstd2_;
 };
 
+
+// Device-local copies (what ranks sharing one GPU use as transfers) over sizes from min to max
+// bytes, x4 apart: the median of `repeats` CUDA-event timings per size, after one warm-up.
+std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t min_bytes, std::int64_t max_bytes,
+                                              int repeats) {
+  void* a = nullptr;
+  void* b = nullptr;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  std::vector<TransferSample> out;
+  auto free_all = [&] {
+    if (a) cudaFree(a);
+    if (b) cudaFree(b);
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+  };
+  try {
+    PPSIM_CUDA_CHECK(cudaMalloc(&a, static_cast<std::size_t>(max_bytes)));
+    PPSIM_CUDA_CHECK(cudaMalloc(&b, static_cast<std::size_t>(max_bytes)));
+    PPSIM_CUDA_CHECK(cudaEventCreate(&start));
+    PPSIM_CUDA_CHECK(cudaEventCreate(&stop));
+    for (std::int64_t size = min_bytes; size <= max_bytes; size *= 4) {
+      std::vector<double> times;
+      for (int r = 0; r < repeats + 1; ++r) {
+        PPSIM_CUDA_CHECK(cudaEventRecord(start, stream));
+        PPSIM_CUDA_CHECK(cudaMemcpyAsync(b, a, static_cast<std::size_t>(size), cudaMemcpyDeviceToDevice, stream));
+        PPSIM_CUDA_CHECK(cudaEventRecord(stop, stream));
+        PPSIM_CUDA_CHECK(cudaEventSynchronize(stop));
+        float ms = 0;
+        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+        if (r > 0) times.push_back(double(ms) * 1e-3);
+      }
+      std::sort(times.begin(), times.end());
+      out.push_back({size, times[times.size() / 2]});
+    }
+  } catch (...) {
+    free_all();
+    throw;
+  }
+  free_all();
+  return out;
+}
+
 }  // namespace
 
 int visible_device_count(std::string& why) {
@@ -608,10 +651,20 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
   }
   step("numerics");
 
+  // --sms N: the layers run on a partition of N SMs (a green context), as a rank of `ppsim measure
+  // --share-gpu` does; the partition owns the stream.
+  std::unique_ptr<SmPartitions> partition;
   cudaStream_t stream;
-  PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  if (opt.sms > 0) {
+    partition = std::make_unique<SmPartitions>(dev, 1, opt.sms);
+    stream = partition->create_stream(0);
+    p.device.sms = partition->sms_per_partition();
+  } else {
+    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  }
   {
     Gemm gemm(CUDA_R_16BF);
+    gemm.set_sm_count_target(p.device.sms);
     GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
     Recorder rec(stream);
     const std::int64_t T = model.tokens();
@@ -673,10 +726,19 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
       }
     }
   }
-  PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
+  if (!partition) PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
 
   if (!opt.measure_transfers) {
     p.transfer.reason = "transfers not measured (disabled)";
+  } else if (partition) {
+    // Ranks sharing this GPU hand tensors over by device-local copies: time those.
+    p.transfer.samples = device_copy_sweep(stream, opt.min_transfer_bytes, opt.max_transfer_bytes,
+                                           std::max(3, opt.repeats / 2));
+    p.transfer.fit = fit_alpha_beta(p.transfer.samples);
+    p.transfer.measured = true;
+    p.transfer.method = "device-copy";
+    p.transfer.between = "gpu " + std::to_string(dev) + " -> gpu " + std::to_string(dev) + " (" +
+                         std::to_string(p.device.sms) + "-SM partition: the transfers of ppsim measure --share-gpu)";
   } else if (gpus.size() < 2) {
     p.transfer.reason = "one GPU: transfers cannot be measured; the simulation uses the hardware spec's link";
   } else {
@@ -688,6 +750,7 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
     p.transfer.between = "gpu " + std::to_string(gpus[0]) + " -> gpu " + std::to_string(gpus[1]);
   }
   step("transfers");
+  partition.reset();
   return p;
 }
 

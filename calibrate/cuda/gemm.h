@@ -28,6 +28,10 @@ class Gemm {
   Gemm(const Gemm&) = delete;
   Gemm& operator=(const Gemm&) = delete;
 
+  // Size the kernels for `sms` SMs instead of the whole GPU (for work confined to an SM partition:
+  // sm_partitions.h); 0 = the device's count. Applies to plans made afterwards.
+  void set_sm_count_target(int sms) { sm_count_target_ = sms; }
+
   void run(const GemmShape& s, const void* a, const void* b, void* c, float beta, cudaStream_t stream);
   static double flops(const GemmShape& s) { return 2.0 * s.m * s.n * double(s.k); }
 
@@ -43,6 +47,7 @@ class Gemm {
   cudaDataType_t type_;
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_;
+  int sm_count_target_ = 0;
   std::map<GemmShape, Plan> plans_;
 };
 

@@ -9,7 +9,7 @@
 
 namespace ppsim::gpu {
 
-std::vector<std::vector<OpId>> issue_order(const Dag& dag) {
+std::vector<OpId> global_issue_order(const Dag& dag) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
   std::vector<OpId> pending = dag.in_degree;
@@ -18,12 +18,27 @@ std::vector<std::vector<OpId>> issue_order(const Dag& dag) {
   std::priority_queue<Item, std::vector<Item>, std::greater<>> queue;
   for (OpId v = 0; v < n; ++v)
     if (pending[v] == 0) queue.push({0, v});
-  std::vector<std::vector<OpId>> out(t.ranks);
-  std::size_t done = 0;
+  std::vector<OpId> out;
+  out.reserve(n);
   while (!queue.empty()) {
     const auto [start, v] = queue.top();
     queue.pop();
-    ++done;
+    out.push_back(v);
+    const TimeNs end = start + t.ops[v].duration;
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) {
+      const OpId w = boost::target(e, dag.graph);
+      ready[w] = std::max(ready[w], end);
+      if (--pending[w] == 0) queue.push({ready[w], w});
+    }
+  }
+  if (out.size() != n) throw std::logic_error("GPU pipeline: the schedule's DAG has a cycle (run check_acyclic first)");
+  return out;
+}
+
+std::vector<std::vector<OpId>> issue_order(const Dag& dag) {
+  const OpTable& t = *dag.table;
+  std::vector<std::vector<OpId>> out(t.ranks);
+  for (OpId v : global_issue_order(dag)) {
     const Op& op = t.ops[v];
     if (op.is_transfer) {
       const Resource& link = t.resources[op.resource];
@@ -32,14 +47,7 @@ std::vector<std::vector<OpId>> issue_order(const Dag& dag) {
     } else {
       out[op.resource].push_back(v);
     }
-    const TimeNs end = start + op.duration;
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) {
-      const OpId w = boost::target(e, dag.graph);
-      ready[w] = std::max(ready[w], end);
-      if (--pending[w] == 0) queue.push({ready[w], w});
-    }
   }
-  if (done != n) throw std::logic_error("GPU pipeline: the schedule's DAG has a cycle (run check_acyclic first)");
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "calibrate/cuda/cuda_calibrator.h"
 #include "calibrate/cuda/flash_attention.h"
 #include "calibrate/cuda/gpu_stage.h"
+#include "calibrate/cuda/sm_partitions.h"
 #include "calibrate/measure/cpu_stage.h"
 #include "sim/error.h"
 
@@ -73,6 +75,16 @@ struct GpuPipeline::Impl {
   std::vector<cudaEvent_t> ev_a, ev_b, ev_c, ev_d;
   std::vector<TimeNs> raw_a, raw_b, raw_c, raw_d;  // ns since the rank's t0 event
   bool broken = false;
+  // Sharing one GPU: the SM partitions (they own the ranks' streams) and the global issue order.
+  bool shared = false;
+  std::unique_ptr<cuda::SmPartitions> partitions;
+  std::vector<OpId> global_order;
+
+  // One rank's stash bookkeeping during an iteration: a stash goes back to its stage's pool once
+  // its W is issued and every send out of it is posted.
+  struct RankIssue {
+    std::vector<int> sends_left, w_done;  // by stage * M + micro-batch
+  };
 
   Impl(const Schedule& s, const Dag& d) : schedule(s), dag(d) {}
   ~Impl();
@@ -83,8 +95,15 @@ struct GpuPipeline::Impl {
   OpId producer_of(const Op& x) const;
   void reserve_stashes();
   void init_nccl(double timeout_s);
+  RankIssue begin_issue(int r) const;
+  void release_if_done(RankIssue& st, int s, int m);
+  void issue_compute(int r, OpId v, RankIssue& st);
+  void issue_local_transfer(OpId v, std::vector<RankIssue>& states);
+  void wait_idle(int r, Clock::time_point deadline, double timeout_s, const std::function<void()>& check_failed);
+  TimeNs since(cudaEvent_t t0, cudaEvent_t e) const;
   // One iteration on rank r's thread: returns its (t0 host time, t0 observed-complete host time).
   std::pair<TimeNs, TimeNs> run_rank(int r, std::barrier<>& sync, std::atomic<bool>& failed, double timeout_s);
+  void run_shared_iteration(double timeout_s);
   Timeline run_iteration(const GpuMeasureOptions& o, TimeNs& alignment_error);
 };
 
@@ -101,9 +120,10 @@ GpuPipeline::Impl::~Impl() {
       else ncclCommDestroy(ranks[r].nccl);
     }
     if (ranks[r].t0) cudaEventDestroy(ranks[r].t0);
-    if (ranks[r].compute) cudaStreamDestroy(ranks[r].compute);
-    if (ranks[r].comm) cudaStreamDestroy(ranks[r].comm);
+    if (!shared && ranks[r].compute) cudaStreamDestroy(ranks[r].compute);
+    if (!shared && ranks[r].comm) cudaStreamDestroy(ranks[r].comm);
   }
+  partitions.reset();  // its streams and green contexts, after everything that used them
 }
 
 OpId GpuPipeline::Impl::producer_of(const Op& x) const {
@@ -198,13 +218,128 @@ void GpuPipeline::Impl::init_nccl(double timeout_s) {
   }
 }
 
+GpuPipeline::Impl::RankIssue GpuPipeline::Impl::begin_issue(int r) const {
+  const int S = schedule.stages(), M = schedule.microbatches;
+  RankIssue st;
+  st.sends_left.assign(static_cast<std::size_t>(S) * M, 0);
+  st.w_done.assign(static_cast<std::size_t>(S) * M, 0);
+  for (int s : ranks[r].stages)
+    for (int m = 0; m < M; ++m)
+      st.sends_left[s * M + m] = (s + 1 < S && rank_of(s + 1) != r) + (s > 0 && rank_of(s - 1) != r);
+  return st;
+}
+
+void GpuPipeline::Impl::release_if_done(RankIssue& st, int s, int m) {
+  const int M = schedule.microbatches;
+  if (st.w_done[s * M + m] && st.sends_left[s * M + m] == 0) stages[s]->release(m);
+}
+
+// A compute op on rank r's compute stream: wait for its received input, run F, B, W or both
+// halves between its two events, then hand a local successor its tensor.
+void GpuPipeline::Impl::issue_compute(int r, OpId v, RankIssue& st) {
+  Rank& rk = ranks[r];
+  const int S = schedule.stages(), M = schedule.microbatches;
+  const Action& a = action_of[v];
+  const int s = a.stage, m = a.microbatch;
+  GpuStage& stage = *stages[s];
+  const std::size_t item = static_cast<std::size_t>(s) * M + m;
+  if (a.kind == ActionKind::F && s > 0 && rank_of(s - 1) != r)
+    PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item - M) * 2) + 0]], 0));
+  if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s + 1 < S && rank_of(s + 1) != r)
+    PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item + M) * 2) + 1]], 0));
+  if (a.kind == ActionKind::F) stage.acquire(m);  // any reuse waits happen before the start event
+  PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.compute));
+  switch (a.kind) {
+    case ActionKind::F: stage.forward(m); break;
+    case ActionKind::B: stage.backward_input(m); break;
+    case ActionKind::W: stage.backward_weight(m); break;
+    case ActionKind::BW:
+      stage.backward_input(m);
+      stage.backward_weight(m);
+      break;
+  }
+  PPSIM_CUDA_CHECK(cudaEventRecord(ev_b[v], rk.compute));
+  // Hand-offs to a stage on this same rank: a device-local copy, no transfer op.
+  if (a.kind == ActionKind::F && s + 1 < S && rank_of(s + 1) == r) {
+    const DeviceBuffer& out = stage.stash(m).h.back();
+    PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s + 1]->acquire(m).h[0].get(), out.get(), out.bytes(),
+                                     cudaMemcpyDeviceToDevice, rk.compute));
+  }
+  if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s > 0 && rank_of(s - 1) == r) {
+    const DeviceBuffer& g = stage.stash(m).dh[0];
+    PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s - 1]->stash(m).dh.back().get(), g.get(), g.bytes(),
+                                     cudaMemcpyDeviceToDevice, rk.compute));
+  }
+  if (a.kind == ActionKind::W || a.kind == ActionKind::BW) {
+    st.w_done[s * M + m] = 1;
+    release_if_done(st, s, m);
+  }
+}
+
+// Sharing one GPU: the transfer is a copy on the receiver's communication stream, between the
+// recv-side events the consumer waits on. The sender's stash may be reused only after the copy
+// has read it: its own communication stream (which carries nothing else in this mode) waits for
+// the copy and marks the stash's comm_done, as a send would.
+void GpuPipeline::Impl::issue_local_transfer(OpId v, std::vector<RankIssue>& states) {
+  const OpTable& t = *dag.table;
+  const Op& op = t.ops[v];
+  const Resource& link = t.resources[op.resource];
+  const int s = op.stage, m = op.microbatch, M = schedule.microbatches;
+  Rank& from_rank = ranks[link.src];
+  Rank& to_rank = ranks[link.dst];
+  Stash& from = stages[s]->stash(m);
+  const DeviceBuffer& src = op.kind == ActionKind::F ? from.h.back() : from.dh[0];
+  void* dst = op.kind == ActionKind::F ? stages[s + 1]->acquire(m).h[0].get() : stages[s - 1]->stash(m).dh.back().get();
+  PPSIM_CUDA_CHECK(cudaStreamWaitEvent(to_rank.comm, ev_b[producer_of(op)], 0));
+  PPSIM_CUDA_CHECK(cudaEventRecord(ev_c[v], to_rank.comm));
+  PPSIM_CUDA_CHECK(cudaMemcpyAsync(dst, src.get(), src.bytes(), cudaMemcpyDeviceToDevice, to_rank.comm));
+  PPSIM_CUDA_CHECK(cudaEventRecord(ev_d[v], to_rank.comm));
+  PPSIM_CUDA_CHECK(cudaStreamWaitEvent(from_rank.comm, ev_d[v], 0));
+  PPSIM_CUDA_CHECK(cudaEventRecord(from.comm_done, from_rank.comm));
+  RankIssue& st = states[link.src];
+  --st.sends_left[s * M + m];
+  release_if_done(st, s, m);
+}
+
+// Polls rank r's two streams (and its communicator) until both are idle, so that a hung peer
+// hits the deadline instead of blocking forever.
+void GpuPipeline::Impl::wait_idle(int r, Clock::time_point deadline, double timeout_s,
+                                  const std::function<void()>& check_failed) {
+  Rank& rk = ranks[r];
+  for (;;) {
+    const cudaError_t qc = cudaStreamQuery(rk.compute), qm = cudaStreamQuery(rk.comm);
+    if (qc == cudaSuccess && qm == cudaSuccess) return;
+    for (cudaError_t q : {qc, qm})
+      if (q != cudaSuccess && q != cudaErrorNotReady)
+        throw cuda::CudaError("pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
+                              "): " + cudaGetErrorString(q));
+    if (rk.nccl) {
+      ncclResult_t st = ncclSuccess;
+      nccl_check(ncclCommGetAsyncError(rk.nccl, &st), "ncclCommGetAsyncError", r);
+      if (st != ncclInProgress) nccl_check(st, "NCCL (asynchronous error)", r);
+    }
+    if (check_failed) check_failed();
+    if (Clock::now() > deadline)
+      throw cuda::CudaError("pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
+                            "): the iteration did not finish within " + std::to_string(timeout_s) +
+                            " s (a send/recv without its peer?)");
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+TimeNs GpuPipeline::Impl::since(cudaEvent_t t0, cudaEvent_t e) const {
+  float ms = 0;
+  PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0, e));
+  return static_cast<TimeNs>(std::llround(double(ms) * 1e6));
+}
+
 std::pair<TimeNs, TimeNs> GpuPipeline::Impl::run_rank(int r, std::barrier<>& sync, std::atomic<bool>& failed,
                                                       double timeout_s) {
   Rank& rk = ranks[r];
   const OpTable& t = *dag.table;
-  const int S = schedule.stages(), M = schedule.microbatches;
+  const int M = schedule.microbatches;
   const auto deadline_of = [&] { return Clock::now() + std::chrono::duration<double>(timeout_s); };
-  auto check_failed = [&] {
+  const std::function<void()> check_failed = [&] {
     if (failed.load()) throw cuda::CudaError("pipeline rank " + std::to_string(r) + ": stopped, another rank failed");
   };
   // After a non-blocking NCCL call: wait until it is enqueued (with a deadline).
@@ -246,153 +381,131 @@ std::pair<TimeNs, TimeNs> GpuPipeline::Impl::run_rank(int r, std::barrier<>& syn
   PPSIM_CUDA_CHECK(cudaEventSynchronize(rk.t0));
   const TimeNs h1 = host_ns(Clock::now());
 
-  std::vector<int> sends_left(static_cast<std::size_t>(S) * M, 0), w_done(static_cast<std::size_t>(S) * M, 0);
-  for (int s : rk.stages)
-    for (int m = 0; m < M; ++m)
-      sends_left[s * M + m] = (s + 1 < S && rank_of(s + 1) != r) + (s > 0 && rank_of(s - 1) != r);
-  auto maybe_release = [&](int s, int m) {
-    if (w_done[s * M + m] && sends_left[s * M + m] == 0) stages[s]->release(m);
-  };
-
+  RankIssue st = begin_issue(r);
   for (OpId v : order[r]) {
     check_failed();
     const Op& op = t.ops[v];
-    if (op.is_transfer) {
-      const Resource& link = t.resources[op.resource];
-      const int s = op.stage, m = op.microbatch;
-      const std::size_t count = static_cast<std::size_t>(tokens) * spec.hidden;
-      if (link.src == r) {
-        Stash& st = stages[s]->stash(m);
-        void* buf = op.kind == ActionKind::F ? st.h.back().get() : st.dh[0].get();
-        PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.comm, ev_b[producer_of(op)], 0));
-        PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.comm));
-        nccl_check(ncclSend(buf, count, ncclBfloat16, link.dst, rk.nccl, rk.comm), "ncclSend", r);
-        nccl_enqueued("ncclSend");
-        PPSIM_CUDA_CHECK(cudaEventRecord(ev_b[v], rk.comm));
-        PPSIM_CUDA_CHECK(cudaEventRecord(st.comm_done, rk.comm));
-        --sends_left[s * M + m];
-        maybe_release(s, m);
-      } else {
-        void* buf = op.kind == ActionKind::F ? stages[s + 1]->acquire(m).h[0].get()
-                                             : stages[s - 1]->stash(m).dh.back().get();
-        PPSIM_CUDA_CHECK(cudaEventRecord(ev_c[v], rk.comm));
-        nccl_check(ncclRecv(buf, count, ncclBfloat16, link.src, rk.nccl, rk.comm), "ncclRecv", r);
-        nccl_enqueued("ncclRecv");
-        PPSIM_CUDA_CHECK(cudaEventRecord(ev_d[v], rk.comm));
-      }
+    if (!op.is_transfer) {
+      issue_compute(r, v, st);
       continue;
     }
-    const Action& a = action_of[v];
-    const int s = a.stage, m = a.microbatch;
-    GpuStage& stage = *stages[s];
-    const std::size_t item = static_cast<std::size_t>(s) * M + m;
-    if (a.kind == ActionKind::F && s > 0 && rank_of(s - 1) != r)
-      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item - M) * 2) + 0]], 0));
-    if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s + 1 < S && rank_of(s + 1) != r)
-      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item + M) * 2) + 1]], 0));
-    if (a.kind == ActionKind::F) stage.acquire(m);  // any reuse waits happen before the start event
-    PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.compute));
-    switch (a.kind) {
-      case ActionKind::F: stage.forward(m); break;
-      case ActionKind::B: stage.backward_input(m); break;
-      case ActionKind::W: stage.backward_weight(m); break;
-      case ActionKind::BW:
-        stage.backward_input(m);
-        stage.backward_weight(m);
-        break;
-    }
-    PPSIM_CUDA_CHECK(cudaEventRecord(ev_b[v], rk.compute));
-    // Hand-offs to a stage on this same rank: a device-local copy, no transfer op.
-    if (a.kind == ActionKind::F && s + 1 < S && rank_of(s + 1) == r) {
-      const DeviceBuffer& out = stage.stash(m).h.back();
-      PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s + 1]->acquire(m).h[0].get(), out.get(), out.bytes(),
-                                       cudaMemcpyDeviceToDevice, rk.compute));
-    }
-    if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s > 0 && rank_of(s - 1) == r) {
-      const DeviceBuffer& g = stage.stash(m).dh[0];
-      PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s - 1]->stash(m).dh.back().get(), g.get(), g.bytes(),
-                                       cudaMemcpyDeviceToDevice, rk.compute));
-    }
-    if (a.kind == ActionKind::W || a.kind == ActionKind::BW) {
-      w_done[s * M + m] = 1;
-      maybe_release(s, m);
+    const Resource& link = t.resources[op.resource];
+    const int s = op.stage, m = op.microbatch;
+    const std::size_t count = static_cast<std::size_t>(tokens) * spec.hidden;
+    if (link.src == r) {
+      Stash& from = stages[s]->stash(m);
+      void* buf = op.kind == ActionKind::F ? from.h.back().get() : from.dh[0].get();
+      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.comm, ev_b[producer_of(op)], 0));
+      PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.comm));
+      nccl_check(ncclSend(buf, count, ncclBfloat16, link.dst, rk.nccl, rk.comm), "ncclSend", r);
+      nccl_enqueued("ncclSend");
+      PPSIM_CUDA_CHECK(cudaEventRecord(ev_b[v], rk.comm));
+      PPSIM_CUDA_CHECK(cudaEventRecord(from.comm_done, rk.comm));
+      --st.sends_left[s * M + m];
+      release_if_done(st, s, m);
+    } else {
+      void* buf = op.kind == ActionKind::F ? stages[s + 1]->acquire(m).h[0].get()
+                                           : stages[s - 1]->stash(m).dh.back().get();
+      PPSIM_CUDA_CHECK(cudaEventRecord(ev_c[v], rk.comm));
+      nccl_check(ncclRecv(buf, count, ncclBfloat16, link.src, rk.nccl, rk.comm), "ncclRecv", r);
+      nccl_enqueued("ncclRecv");
+      PPSIM_CUDA_CHECK(cudaEventRecord(ev_d[v], rk.comm));
     }
   }
+  wait_idle(r, Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s)),
+            timeout_s, check_failed);
 
-  // Wait for both streams, polling so that a hung peer hits the deadline instead of blocking.
-  const auto deadline = deadline_of();
-  for (;;) {
-    const cudaError_t qc = cudaStreamQuery(rk.compute), qm = cudaStreamQuery(rk.comm);
-    if (qc == cudaSuccess && qm == cudaSuccess) break;
-    for (cudaError_t q : {qc, qm})
-      if (q != cudaSuccess && q != cudaErrorNotReady)
-        throw cuda::CudaError("pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
-                              "): " + cudaGetErrorString(q));
-    if (rk.nccl) {
-      ncclResult_t st = ncclSuccess;
-      nccl_check(ncclCommGetAsyncError(rk.nccl, &st), "ncclCommGetAsyncError", r);
-      if (st != ncclInProgress) nccl_check(st, "NCCL (asynchronous error)", r);
-    }
-    check_failed();
-    if (Clock::now() > deadline)
-      throw cuda::CudaError("pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
-                            "): the iteration did not finish within " + std::to_string(timeout_s) +
-                            " s (a send/recv without its peer?)");
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
-
-  auto since_t0 = [&](cudaEvent_t e) {
-    float ms = 0;
-    PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, rk.t0, e));
-    return static_cast<TimeNs>(std::llround(double(ms) * 1e6));
-  };
   for (OpId v : order[r]) {
     const Op& op = t.ops[v];
-    if (!op.is_transfer || t.resources[op.resource].src == r) raw_a[v] = since_t0(ev_a[v]), raw_b[v] = since_t0(ev_b[v]);
-    else raw_c[v] = since_t0(ev_c[v]), raw_d[v] = since_t0(ev_d[v]);
+    if (!op.is_transfer || t.resources[op.resource].src == r) raw_a[v] = since(rk.t0, ev_a[v]), raw_b[v] = since(rk.t0, ev_b[v]);
+    else raw_c[v] = since(rk.t0, ev_c[v]), raw_d[v] = since(rk.t0, ev_d[v]);
   }
   return {h0, h1};
+}
+
+// Sharing one GPU: one host thread issues every rank's work in the global order; every event is
+// on that GPU, timed from one t0.
+void GpuPipeline::Impl::run_shared_iteration(double timeout_s) {
+  const OpTable& t = *dag.table;
+  const int P = schedule.ranks;
+  PPSIM_CUDA_CHECK(cudaSetDevice(ranks[0].device));
+  for (int r = 0; r < P; ++r) {
+    for (int s : ranks[r].stages) stages[s]->zero_grads();
+    PPSIM_CUDA_CHECK(cudaStreamSynchronize(ranks[r].compute));
+    PPSIM_CUDA_CHECK(cudaStreamSynchronize(ranks[r].comm));
+  }
+  cudaEvent_t t0 = ranks[0].t0;
+  PPSIM_CUDA_CHECK(cudaEventRecord(t0, ranks[0].compute));
+  PPSIM_CUDA_CHECK(cudaEventSynchronize(t0));
+
+  std::vector<RankIssue> states;
+  for (int r = 0; r < P; ++r) states.push_back(begin_issue(r));
+  for (OpId v : global_order) {
+    const Op& op = t.ops[v];
+    if (op.is_transfer) issue_local_transfer(v, states);
+    else issue_compute(op.resource, v, states[op.resource]);
+  }
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  for (int r = 0; r < P; ++r) wait_idle(r, deadline, timeout_s, {});
+
+  for (OpId v = 0; v < t.ops.size(); ++v) {
+    if (!t.ops[v].is_transfer) {
+      raw_a[v] = since(t0, ev_a[v]), raw_b[v] = since(t0, ev_b[v]);
+    } else {
+      raw_c[v] = since(t0, ev_c[v]), raw_d[v] = since(t0, ev_d[v]);
+      raw_a[v] = raw_c[v], raw_b[v] = raw_d[v];
+    }
+  }
 }
 
 Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& alignment_error) {
   if (broken) throw cuda::CudaError("GPU pipeline: an earlier run failed and aborted the communicator");
   const int P = schedule.ranks;
-  std::barrier<> sync(P);
-  std::atomic<bool> failed{false};
-  std::vector<std::pair<TimeNs, TimeNs>> t0(P);
-  std::exception_ptr first;
-  std::mutex first_mutex;
-  std::vector<std::thread> threads;
-  for (int r = 0; r < P; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        t0[r] = run_rank(r, sync, failed, o.timeout_s);
-      } catch (...) {
-        {
-          std::lock_guard lock(first_mutex);
-          if (!first) first = std::current_exception();
+  std::vector<TimeNs> offset(P, 0);
+  alignment_error = 0;
+  if (shared) {
+    try {
+      run_shared_iteration(o.timeout_s);
+    } catch (...) {
+      broken = true;
+      throw;
+    }
+  } else {
+    std::barrier<> sync(P);
+    std::atomic<bool> failed{false};
+    std::vector<std::pair<TimeNs, TimeNs>> t0(P);
+    std::exception_ptr first;
+    std::mutex first_mutex;
+    std::vector<std::thread> threads;
+    for (int r = 0; r < P; ++r)
+      threads.emplace_back([&, r] {
+        try {
+          t0[r] = run_rank(r, sync, failed, o.timeout_s);
+        } catch (...) {
+          {
+            std::lock_guard lock(first_mutex);
+            if (!first) first = std::current_exception();
+          }
+          failed = true;
+          // A rank that stops must not leave its peers blocked in NCCL: abort its communicator
+          // (theirs see the error or the flag and abort too).
+          if (ranks[r].nccl) ncclCommAbort(ranks[r].nccl), ranks[r].nccl = nullptr;
         }
-        failed = true;
-        // A rank that stops must not leave its peers blocked in NCCL: abort its communicator
-        // (theirs see the error or the flag and abort too).
-        if (ranks[r].nccl) ncclCommAbort(ranks[r].nccl), ranks[r].nccl = nullptr;
-      }
-    });
-  for (auto& th : threads) th.join();
-  if (first) {
-    broken = true;
-    std::rethrow_exception(first);
+      });
+    for (auto& th : threads) th.join();
+    if (first) {
+      broken = true;
+      std::rethrow_exception(first);
+    }
+    TimeNs h0_min = t0[0].first;
+    for (const auto& [h0, h1] : t0) h0_min = std::min(h0_min, h0), alignment_error = std::max(alignment_error, h1 - h0);
+    for (int r = 0; r < P; ++r) offset[r] = t0[r].first - h0_min;
   }
 
   const OpTable& t = *dag.table;
-  TimeNs h0_min = t0[0].first;
-  alignment_error = 0;
-  for (const auto& [h0, h1] : t0) h0_min = std::min(h0_min, h0), alignment_error = std::max(alignment_error, h1 - h0);
-  std::vector<TimeNs> offset(P);
-  for (int r = 0; r < P; ++r) offset[r] = t0[r].first - h0_min;
   Timeline tl;
   tl.table = dag.table;
-  tl.source = "measured (cuda)";
+  tl.source = shared ? "measured (cuda, one GPU shared)" : "measured (cuda)";
   tl.start.assign(t.ops.size(), 0);
   tl.end.assign(t.ops.size(), 0);
   for (OpId v = 0; v < t.ops.size(); ++v) {
@@ -411,7 +524,8 @@ Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& al
 }
 
 GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
-                         int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus)
+                         int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus,
+                         bool share_gpu)
     : impl_(std::make_unique<Impl>(schedule, dag)) {
   Impl& I = *impl_;
   const int P = schedule.ranks, S = schedule.stages(), M = schedule.microbatches;
@@ -427,6 +541,17 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
                      " has no fused attention kernel on the GPU (compiled for 16, 64, 80, 96, 128)");
   std::string why;
   const int visible = cuda::visible_device_count(why);
+  if (share_gpu) {
+    if (gpus.size() > 1)
+      throw InputError("--share-gpu runs every rank on one GPU: --gpus must name one GPU at most (" +
+                       std::to_string(gpus.size()) + " given)");
+    if (visible < 1)
+      throw InputError("ppsim measure --device cuda --share-gpu: no GPU visible" + (why.empty() ? "" : " (" + why + ")"));
+    const int g = gpus.empty() ? 0 : gpus[0];
+    if (g < 0 || g >= visible)
+      throw InputError("--gpus: GPU " + std::to_string(g) + " is not visible (" + std::to_string(visible) + " visible)");
+    gpus.assign(P, g);
+  }
   if (gpus.empty()) {
     if (visible < P)
       throw InputError("ppsim measure --device cuda: the schedule needs " + std::to_string(P) +
@@ -441,7 +566,7 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     if (gpus[i] < 0 || gpus[i] >= visible)
       throw InputError("--gpus: GPU " + std::to_string(gpus[i]) + " is not visible (" + std::to_string(visible) +
                        " visible)");
-    if (std::count(gpus.begin(), gpus.end(), gpus[i]) > 1)
+    if (!share_gpu && std::count(gpus.begin(), gpus.end(), gpus[i]) > 1)
       throw InputError("--gpus: GPU " + std::to_string(gpus[i]) + " is named twice (NCCL needs one GPU per rank)");
   }
   I.spec = spec;
@@ -468,16 +593,27 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
       I.action_of[v] = a;
     }
   I.order = ppsim::gpu::issue_order(dag);
+  I.shared = share_gpu;
+  if (share_gpu) {
+    I.global_order = global_issue_order(dag);
+    I.partitions = std::make_unique<cuda::SmPartitions>(gpus[0], P);
+  }
 
   I.ranks.resize(P);
   for (int r = 0; r < P; ++r) {
     auto& rk = I.ranks[r];
     rk.device = gpus[r];
     PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
-    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&rk.compute, cudaStreamNonBlocking));
-    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&rk.comm, cudaStreamNonBlocking));
+    if (share_gpu) {  // both on the rank's SMs: a copy that needs SMs takes the receiver's, as NCCL would
+      rk.compute = I.partitions->create_stream(r);
+      rk.comm = I.partitions->create_stream(r);
+    } else {
+      PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&rk.compute, cudaStreamNonBlocking));
+      PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&rk.comm, cudaStreamNonBlocking));
+    }
     PPSIM_CUDA_CHECK(cudaEventCreate(&rk.t0));
     rk.gemm = std::make_unique<cuda::Gemm>(CUDA_R_16BF);
+    if (share_gpu) rk.gemm->set_sm_count_target(I.partitions->sms_per_partition());
   }
   std::vector<std::vector<int>> ids(M), targets(M);
   for (int m = 0; m < M; ++m) {
@@ -517,7 +653,7 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
     PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
   }
-  I.init_nccl(60.0);
+  if (!share_gpu) I.init_nccl(60.0);
 }
 
 GpuPipeline::~GpuPipeline() = default;
@@ -547,9 +683,15 @@ GpuMeasuredRun GpuPipeline::run(const GpuMeasureOptions& o) {
     if (r) g += ",";
     g += std::to_string(I.gpus[r]);
   }
-  result.notes = std::to_string(I.schedule.ranks) + " ranks on GPUs " + g +
-                 ", NCCL send/recv, CUDA-event timing; cross-GPU alignment within " +
-                 std::to_string(result.alignment_error_ns / 1000) + " us";
+  if (I.shared)
+    result.notes = std::to_string(I.schedule.ranks) + " ranks sharing GPU " + std::to_string(I.gpus[0]) + ", " +
+                   std::to_string(I.partitions->sms_per_partition()) + " of its " +
+                   std::to_string(I.partitions->device_sms()) +
+                   " SMs each (green contexts), device-local copies as transfers, CUDA-event timing";
+  else
+    result.notes = std::to_string(I.schedule.ranks) + " ranks on GPUs " + g +
+                   ", NCCL send/recv, CUDA-event timing; cross-GPU alignment within " +
+                   std::to_string(result.alignment_error_ns / 1000) + " us";
   return result;
 }
 
@@ -612,5 +754,8 @@ std::vector<float> GpuPipeline::gradient(int stage, const std::string& name) con
 }
 
 const std::vector<std::vector<OpId>>& GpuPipeline::issue_order() const { return impl_->order; }
+
+int GpuPipeline::sms_per_rank() const { return impl_->partitions ? impl_->partitions->sms_per_partition() : 0; }
+int GpuPipeline::device_sms() const { return impl_->partitions ? impl_->partitions->device_sms() : 0; }
 
 }  // namespace ppsim::gpu

@@ -27,6 +27,14 @@
 // PyTorch's rule ("each rank derives its send/recv order from the schedule") made explicit. As a
 // consequence a rank's sends and recvs run one at a time (no batched send+recv as Megatron does);
 // a hung peer still cannot hang the process: every wait has a deadline and aborts the communicator.
+//
+// Sharing one GPU (`share_gpu`, `ppsim measure --share-gpu`): all ranks on one GPU, each on its own
+// equal partition of the SMs (CUDA green contexts, calibrate/cuda/sm_partitions.h), so a
+// one-GPU machine can still run and validate a P-rank schedule. A transfer is then a device-local
+// copy on the receiver's communication stream (which runs on the receiver's SMs), and one host
+// thread issues every rank's work in the global order above (no matching of send and recv is
+// needed, and nothing is shared between threads); the GPU still runs the ranks concurrently,
+// ordered only by streams and events. All events are on one GPU, so no clock alignment is needed.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,9 +69,11 @@ class GpuPipeline {
   // `dag` must have been built from `schedule`; the stages follow `partition` of `spec`.
   // Throws InputError when fewer GPUs are visible than the schedule has ranks ("... needs N GPUs
   // (one per rank), M visible ..."), when `gpus` names an invisible or repeated GPU, or when the
-  // model is not one the CUDA kernels run.
+  // model is not one the CUDA kernels run. With `share_gpu` every rank runs on gpus[0] (default
+  // GPU 0) on 1/P of its SMs; more than one GPU in `gpus` is then an error.
   GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
-              int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus);
+              int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus,
+              bool share_gpu = false);
   ~GpuPipeline();
   GpuPipeline(const GpuPipeline&) = delete;
   GpuPipeline& operator=(const GpuPipeline&) = delete;
@@ -86,6 +96,10 @@ class GpuPipeline {
   // Each rank's issue order (compute ops and transfers, as DAG op ids), for tests and debugging.
   const std::vector<std::vector<OpId>>& issue_order() const;
 
+  // With share_gpu: the SMs each rank runs on, and the whole GPU's; 0 and 0 otherwise.
+  int sms_per_rank() const;
+  int device_sms() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -95,5 +109,8 @@ class GpuPipeline {
 // rank r's compute ops and every transfer it sends or receives. Pure host code (no GPU), shared
 // with the tests.
 std::vector<std::vector<OpId>> issue_order(const Dag& dag);
+
+// The one global order behind issue_order: every op of the DAG, a linear extension of it.
+std::vector<OpId> global_issue_order(const Dag& dag);
 
 }  // namespace ppsim::gpu

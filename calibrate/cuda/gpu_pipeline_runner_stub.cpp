@@ -10,7 +10,7 @@ struct GpuPipeline::Impl {
 };
 
 GpuPipeline::GpuPipeline(const Schedule&, const Dag&, const ModelSpec&, const Partition&, int, int, std::uint64_t,
-                         std::vector<int>) {
+                         std::vector<int>, bool) {
   throw InputError("ppsim measure --device cuda: this ppsim was built without CUDA and NCCL (both are needed by the "
                    "GPU pipeline runner; nvcc and libnccl must be found at configure time)");
 }
@@ -21,5 +21,7 @@ double GpuPipeline::loss(int) const { return 0; }
 std::vector<std::string> GpuPipeline::gradient_names(int) const { return {}; }
 std::vector<float> GpuPipeline::gradient(int, const std::string&) const { return {}; }
 const std::vector<std::vector<OpId>>& GpuPipeline::issue_order() const { return impl_->order; }
+int GpuPipeline::sms_per_rank() const { return 0; }
+int GpuPipeline::device_sms() const { return 0; }
 
 }  // namespace ppsim::gpu

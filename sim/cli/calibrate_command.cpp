@@ -33,6 +33,7 @@ struct CalibrateOptions {
   int threads = 1;
   std::string out = "profile.yaml";
   bool no_transfers = false;
+  int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
 };
 
 std::vector<int> parse_gpus(const std::string& text) {
@@ -79,6 +80,10 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   if (o.threads < 1) throw InputError("--threads must be at least 1");
   c.threads = o.threads;
   if (!o.gpus.empty()) c.gpus = parse_gpus(o.gpus);
+  if (o.sms < 0) throw InputError("--sms must be positive (or 0 for the whole GPU)");
+  if (o.sms > 0 && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
+  if (o.sms > 0 && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
+  c.sms = o.sms;
   c.measure_transfers = !o.no_transfers;
   if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
 
@@ -140,6 +145,8 @@ int run_calibrate(int argc, char** argv) {
       ("repeats", po::value(&o.repeats)->value_name("K"), "timed runs per region (default 10 on cpu, 20 on cuda)")
       ("threads", po::value(&o.threads)->value_name("T"), "cpu: threads for the layer kernels (default 1: one rank per thread)")
       ("no-transfers", po::bool_switch(&o.no_transfers), "skip the transfer sweep")
+      ("sms", po::value(&o.sms)->value_name("N"), "cuda: run the layers on a partition of N SMs (a green context) and "
+       "time device-local copies as transfers, as each rank of `ppsim measure --share-gpu` runs (default: whole GPU)")
       ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)");
   try {
     po::variables_map vm;

@@ -1,6 +1,7 @@
 // `ppsim measure schedule.yaml`: run the schedule for real on the calibration kernels, report the
 // measured timeline with the simulator's own metrics, and (--compare) set it beside the prediction.
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -36,6 +37,7 @@ struct MeasureCommandOptions {
   cpu::MeasureOptions run;
   int calibration_repeats = 10;
   std::string gpus;  // --device cuda: "0,1,..." (rank r on the r-th); empty = 0 .. P-1
+  bool share_gpu = false;  // --device cuda: every rank on one GPU, each on its own SMs
 };
 
 std::vector<int> parse_gpu_list(const std::string& text) {
@@ -63,12 +65,18 @@ int measure(MeasureCommandOptions& o) {
     throw InputError(config.source + ": ppsim measure runs the model's real layers, so the config needs 'model:' "
                      "(with micro_batch_size, sequence_length, ...) instead of explicit 'times:'");
   if (o.device == "cuda") {
+    // Ranks sharing a GPU run concurrent streams: give them their own hardware queues (read when
+    // the CUDA context is created; a value the user set wins).
+    if (o.share_gpu) ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
     std::string why;
     const int gpus = visible_gpu_count(why);
-    if (gpus < config.stages)
+    if (!o.share_gpu && gpus < config.stages)
       throw InputError("ppsim measure --device cuda: the schedule needs " + std::to_string(config.stages) +
                        " GPUs (one per rank) but " + std::to_string(gpus) + " are visible" +
-                       (why.empty() ? "" : " (" + why + ")"));
+                       (why.empty() ? "" : " (" + why + ")") +
+                       (gpus > 0 ? "; or add --share-gpu to run every rank on its own SMs of one GPU" : ""));
+    if (o.share_gpu && gpus < 1)
+      throw InputError("ppsim measure --device cuda --share-gpu: no GPU visible" + (why.empty() ? "" : " (" + why + ")"));
     // The prediction needs per-op costs measured on the same kind of GPU; measure does not
     // calibrate on the GPU itself.
     if (o.compare && config.model->profile.empty())
@@ -79,6 +87,7 @@ int measure(MeasureCommandOptions& o) {
     throw InputError("--device: must be cpu or cuda (got '" + o.device + "')");
   }
   if (!o.gpus.empty() && o.device != "cuda") throw InputError("--gpus: only with --device cuda");
+  if (o.share_gpu && o.device != "cuda") throw InputError("--share-gpu: only with --device cuda");
 
   const Schedule schedule = make_schedule(config);
   // Without a profile, --compare calibrates the same layers here: each rank's core, all at once,
@@ -136,9 +145,22 @@ int measure(MeasureCommandOptions& o) {
     gpu::GpuMeasuredRun gr;
     try {
       gpu::GpuPipeline pipeline(schedule, dag, mc.model, mc.partition, config.model->micro_batch_size,
-                                config.model->sequence_length, g.seed, g.gpus);
+                                config.model->sequence_length, g.seed, g.gpus, o.share_gpu);
+      // The prediction is only fair with layer times measured on the SMs a rank runs on.
+      if (o.compare && mc.profile_sms != pipeline.sms_per_rank())
+        throw InputError(
+            config.source + ": profile: ran its layers on " +
+            (mc.profile_sms > 0 ? std::to_string(mc.profile_sms) + " SMs" : std::string("a whole GPU")) +
+            " but each rank of this run has " +
+            (pipeline.sms_per_rank() > 0 ? std::to_string(pipeline.sms_per_rank()) + " SMs" : std::string("a whole GPU")) +
+            (pipeline.sms_per_rank() > 0 ? " (calibrate with `ppsim calibrate --device cuda --sms " +
+                                               std::to_string(pipeline.sms_per_rank()) + "`)"
+                                         : " (calibrate without --sms)"));
       std::cerr << "ppsim measure: " << g.warmup << " warm-up + " << g.iterations << " timed iterations on "
-                << config.stages << " GPUs\n";
+                << (o.share_gpu ? "one GPU shared by " + std::to_string(config.stages) + " ranks (" +
+                                      std::to_string(pipeline.sms_per_rank()) + " SMs each)"
+                                : std::to_string(config.stages) + " GPUs")
+                << "\n";
       gr = pipeline.run(g);
     } catch (const InputError&) {
       throw;
@@ -234,6 +256,8 @@ int run_measure(int argc, char** argv) {
       ("queue-depth", po::value(&o.run.queue_depth)->value_name("N"), "tensors a rank's inbox holds before senders wait (default 0: as the schedule needs)")
       ("no-pin", "do not pin worker threads to cores")
       ("gpus", po::value(&o.gpus)->value_name("LIST"), "--device cuda: GPUs for ranks 0, 1, ... (default 0,1,...)")
+      ("share-gpu", po::bool_switch(&o.share_gpu), "--device cuda: run every rank on one GPU (the one --gpus names, "
+       "default 0), each on an equal partition of its SMs (green contexts), device-local copies as transfers")
       ("calibration-repeats", po::value(&o.calibration_repeats)->value_name("K"), "repeats when --compare calibrates first (default 10)");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));

@@ -2,15 +2,18 @@
 // host code): they replay each rank's order under the GPU's rules (one compute and one
 // communication stream per rank, each FIFO; a send/recv completes only when both ends are at the
 // head of their communication streams) and check that nothing deadlocks. The GPU tests skip, with
-// the reason, when fewer than 2 GPUs are visible (always on the development machine).
+// the reason, when too few GPUs are visible (always on the development machine): 2 for one rank
+// per GPU, 1 for ranks sharing a GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <iterator>
 
 #include "calibrate/backends.h"
 #include "calibrate/cuda/gpu_pipeline_runner.h"
+#include "calibrate/cuda/sm_partitions.h"
 #include "models/model_loader.h"
 #include "schedules/registry.h"
 #include "sim/dag.h"
@@ -107,6 +110,89 @@ TEST(GpuPipeline, IssueOrderMatchesOnBothEndsAndCannotDeadlock) {
   }
 }
 
+// The global order behind it (what one host thread issues when ranks share a GPU): every op once,
+// every DAG edge pointing forward, and each rank's order is its restriction.
+TEST(GpuPipeline, GlobalIssueOrderIsALinearExtensionOfTheDag) {
+  for (const Case& c : {Case{"1f1b", 4, 8, 1}, Case{"zb-h2", 3, 6, 1}, Case{"interleaved-1f1b", 2, 4, 2}}) {
+    const Schedule s = generate_schedule(c.kind, {c.P, c.M, c.V});
+    const Dag dag = build_dag(s, uniform_costs(c.P * c.V, 1000, 900, 500, 3000));
+    const OpTable& t = *dag.table;
+    const auto global = gpu::global_issue_order(dag);
+    ASSERT_EQ(global.size(), t.ops.size()) << c.kind;
+    std::vector<std::size_t> position(t.ops.size(), t.ops.size());
+    for (std::size_t i = 0; i < global.size(); ++i) {
+      ASSERT_EQ(position[global[i]], t.ops.size()) << c.kind << ": op issued twice";
+      position[global[i]] = i;
+    }
+    for (OpId v = 0; v < t.ops.size(); ++v)
+      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph)))
+        EXPECT_LT(position[v], position[boost::target(e, dag.graph)]) << c.kind;
+    const auto per_rank = gpu::issue_order(dag);
+    for (int r = 0; r < c.P; ++r) {
+      std::vector<OpId> mine;
+      for (OpId v : global) {
+        const Op& op = t.ops[v];
+        const bool takes_part = op.is_transfer ? (t.resources[op.resource].src == r || t.resources[op.resource].dst == r)
+                                               : op.resource == r;
+        if (takes_part) mine.push_back(v);
+      }
+      EXPECT_EQ(mine, per_rank[r]) << c.kind << " rank " << r;
+    }
+  }
+}
+
+// Equal SM partitions for ranks sharing one GPU (the driver gives the granularity: 8 and 8 on
+// Hopper).
+TEST(SmPartitions, SizeIsTheLargestAlignedEqualShare) {
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 1), 128);  // H100 SXM: one partition, aligned down
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 2), 64);
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 4), 32);
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 8), 16);
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 16), 8);
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 17), 0);   // 7 SMs each is below the minimum
+  EXPECT_EQ(cuda::sm_partition_size(108, 4, 2, 3), 36);   // A100: multiples of 2, at least 4
+  EXPECT_EQ(cuda::sm_partition_size(108, 4, 2, 5), 20);   // 21.6 -> 20
+  EXPECT_EQ(cuda::sm_partition_size(80, 2, 0, 3), 26);    // alignment 0 counts as 1
+  EXPECT_EQ(cuda::sm_partition_size(0, 8, 8, 2), 0);
+  EXPECT_EQ(cuda::sm_partition_size(132, 8, 8, 0), 0);
+  for (int count = 1; count <= 16; ++count) {
+    const int size = cuda::sm_partition_size(132, 8, 8, count);
+    EXPECT_EQ(size % 8, 0);
+    EXPECT_LE(size * count, 132);
+    EXPECT_GT((size + 8) * count, 132) << "a larger aligned share would still fit, count " << count;
+  }
+}
+
+// On a GPU: the partitions are disjoint and each one's work stays on its own SMs.
+TEST(SmPartitions, WorkStaysOnItsOwnSms) {
+#ifndef PPSIM_WITH_CUDA
+  GTEST_SKIP() << "built without CUDA";
+#else
+  std::string why;
+  if (visible_gpu_count(why) < 1) GTEST_SKIP() << "needs a GPU, none visible" << (why.empty() ? "" : ": " + why);
+  cuda::SmPartitions parts(0, 2);
+  ASSERT_EQ(parts.count(), 2);
+  ASSERT_GT(parts.sms_per_partition(), 0);
+  EXPECT_LE(2 * parts.sms_per_partition(), parts.device_sms());
+  std::vector<std::vector<int>> used;
+  for (int i = 0; i < 2; ++i) {
+    used.push_back(cuda::sm_ids_used(parts.create_stream(i), 8 * parts.device_sms()));
+    EXPECT_LE(static_cast<int>(used.back().size()), parts.sms_per_partition()) << "partition " << i;
+    EXPECT_GE(static_cast<int>(used.back().size()), parts.sms_per_partition() / 2) << "partition " << i;
+  }
+  std::vector<int> both;
+  std::set_intersection(used[0].begin(), used[0].end(), used[1].begin(), used[1].end(), std::back_inserter(both));
+  EXPECT_TRUE(both.empty()) << both.size() << " SMs ran work of both partitions";
+  // A whole-GPU partition count that cannot be met is an InputError naming the SM count.
+  try {
+    cuda::SmPartitions too_many(0, parts.device_sms());
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(parts.device_sms()) + " SMs"), std::string::npos) << e.what();
+  }
+#endif
+}
+
 // The opposite order on one rank (sends after everything else) must be caught by the replay, so
 // the test above would notice a rule that deadlocks.
 TEST(GpuPipeline, ReplayDetectsAMismatchedOrder) {
@@ -154,19 +240,24 @@ double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
   return diff / scale;
 }
 
-TEST(GpuPipeline, PipelinedRunEqualsNonPipelinedReference) {
-  std::string why;
-  const int n = visible_gpus(why);
-  if (n < 2) GTEST_SKIP() << "needs 2 GPUs (one per rank), " << n << " visible" << (why.empty() ? "" : ": " + why);
+// Runs each case pipelined and as the non-pipelined reference and checks that losses and weight
+// gradients agree and that the measured timeline respects every dependency.
+void expect_pipelined_equals_reference(std::initializer_list<Case> cases, bool share_gpu) {
   const ModelSpec spec = load_model("tiny");
-  for (const Case& c : {Case{"1f1b", 2, 4, 1}, Case{"zb-h1", 2, 4, 1}}) {
+  for (const Case& c : cases) {
     SCOPED_TRACE(c.kind);
     const Schedule s = generate_schedule(c.kind, {c.P, c.M, c.V});
     const Dag dag = build_dag(s, uniform_costs(c.P * c.V, 1000, 1000, 500, 1000));
     check_acyclic(dag);
     Partition part;
     part.layers_per_stage.assign(c.P * c.V, spec.layers / (c.P * c.V));
-    gpu::GpuPipeline pipe(s, dag, spec, part, 2, 64, 7, {});
+    gpu::GpuPipeline pipe(s, dag, spec, part, 2, 64, 7, {}, share_gpu);
+    if (share_gpu) {
+      EXPECT_GT(pipe.sms_per_rank(), 0);
+      EXPECT_LE(pipe.sms_per_rank() * c.P, pipe.device_sms());
+    } else {
+      EXPECT_EQ(pipe.sms_per_rank(), 0);
+    }
     gpu::GpuMeasureOptions o;
     o.iterations = 2;
     o.warmup = 1;
@@ -212,6 +303,40 @@ TEST(GpuPipeline, PipelinedRunEqualsNonPipelinedReference) {
         EXPECT_LE(tl.end[v], tl.start[w] + (cross ? slack : 0)) << describe_op(t, v) << " -> " << describe_op(t, w);
       }
     EXPECT_GT(*std::max_element(tl.end.begin(), tl.end.end()), 0);
+  }
+}
+
+TEST(GpuPipeline, PipelinedRunEqualsNonPipelinedReference) {
+  std::string why;
+  const int n = visible_gpus(why);
+  if (n < 2) GTEST_SKIP() << "needs 2 GPUs (one per rank), " << n << " visible" << (why.empty() ? "" : ": " + why);
+  expect_pipelined_equals_reference({Case{"1f1b", 2, 4, 1}, Case{"zb-h1", 2, 4, 1}}, false);
+}
+
+// Ranks on SM partitions of one GPU (green contexts), device-local copies as transfers.
+TEST(GpuPipeline, SharedGpuRunEqualsNonPipelinedReference) {
+  std::string why;
+  const int n = visible_gpus(why);
+  if (n < 1) GTEST_SKIP() << "needs a GPU, none visible" << (why.empty() ? "" : ": " + why);
+  expect_pipelined_equals_reference(
+      {Case{"1f1b", 2, 4, 1}, Case{"zb-h1", 2, 4, 1}, Case{"zb-h2", 2, 4, 1}, Case{"interleaved-1f1b", 2, 4, 2}}, true);
+}
+
+TEST(GpuPipeline, SharedGpuNamesOneGpuAtMost) {
+  const Schedule s = generate_schedule("1f1b", {2, 4, 1});
+  const Dag dag = build_dag(s, uniform_costs(2, 1, 1, 1, 1));
+  const ModelSpec spec = load_model("tiny");
+  Partition part;
+  part.layers_per_stage = {spec.layers / 2, spec.layers - spec.layers / 2};
+  try {
+    gpu::GpuPipeline pipe(s, dag, spec, part, 1, 16, 1, {0, 1}, true);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    if (cuda_backend_built() && msg.find("built without") == std::string::npos)
+      EXPECT_NE(msg.find("--gpus must name one GPU at most (2 given)"), std::string::npos) << msg;
+    else
+      EXPECT_NE(msg.find("without CUDA"), std::string::npos) << msg;
   }
 }
 

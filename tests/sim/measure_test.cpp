@@ -21,6 +21,7 @@
 #include "sim/op_costs.h"
 #include "sim/report/json_writer.h"
 #include "sim/report/timeline_json.h"
+#include "calibrate/backends.h"
 
 namespace ppsim {
 namespace {
@@ -189,6 +190,16 @@ TEST(Measure, CommandMeasuresComparesAndRejectsBadInput) {
   r = ppsim("measure " + cfg + " --device cuda --json " + (dir / "x.json").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("--device cuda"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "x.json"));
+  r = ppsim("measure " + cfg + " --share-gpu --json " + (dir / "x.json").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--share-gpu: only with --device cuda"), std::string::npos) << r.out;
+  std::string why;
+  if (visible_gpu_count(why) == 0) {
+    r = ppsim("measure " + cfg + " --device cuda --share-gpu --json " + (dir / "x.json").string());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("--share-gpu: no GPU visible"), std::string::npos) << r.out;
+  }
   EXPECT_FALSE(fs::exists(dir / "x.json"));
   // A profile from another device kind.
   CliRun cal = ppsim("calibrate --device cpu --model tiny --sequence-length 32 --repeats 2 --no-transfers --out " +

@@ -74,6 +74,7 @@ const std::map<std::string, ExampleFigures> kModelExamples = {
     {"llama3-8b-interleaved.yaml", {2287510948, 0.372600, true}},
     {"llama3-8b-zb-h1.yaml", {2231780251, 0.381904, true}},
     {"measure-tiny-1f1b.yaml", {207539, 0.033336, true}},
+    {"measure-gpt3-125m-share-gpu.yaml", {130612039, 0.151403, true}},
 };
 
 TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
