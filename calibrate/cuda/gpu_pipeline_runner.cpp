@@ -271,6 +271,7 @@ void GpuPipeline::Impl::issue_compute(int r, OpId v, RankIssue& st) {
                                      cudaMemcpyDeviceToDevice, rk.compute));
   }
   if (a.kind == ActionKind::W || a.kind == ActionKind::BW) {
+    stage.last_compute_use(m);
     st.w_done[s * M + m] = 1;
     release_if_done(st, s, m);
   }

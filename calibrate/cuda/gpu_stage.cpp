@@ -190,6 +190,7 @@ Stash& GpuStage::acquire(int m) {
   PPSIM_CUDA_CHECK(cudaStreamWaitEvent(compute_, s->comm_done, 0));
   PPSIM_CUDA_CHECK(cudaStreamWaitEvent(comm_, s->released, 0));
   s->microbatch = m;
+  s->released_recorded = false;
   return *live_.emplace(m, std::move(s)).first->second;
 }
 
@@ -199,10 +200,16 @@ Stash& GpuStage::stash(int m) {
   return *it->second;
 }
 
+void GpuStage::last_compute_use(int m) {
+  Stash& s = stash(m);
+  PPSIM_CUDA_CHECK(cudaEventRecord(s.released, compute_));
+  s.released_recorded = true;
+}
+
 void GpuStage::release(int m) {
   auto it = live_.find(m);
   if (it == live_.end()) return;
-  PPSIM_CUDA_CHECK(cudaEventRecord(it->second->released, compute_));
+  if (!it->second->released_recorded) PPSIM_CUDA_CHECK(cudaEventRecord(it->second->released, compute_));
   pool_.push_back(std::move(it->second));
   live_.erase(it);
 }

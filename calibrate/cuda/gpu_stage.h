@@ -59,6 +59,7 @@ struct Stash {
   // `comm_done` on the communication stream after each send out of it. Whoever takes the stash
   // next waits for both (a never-recorded event counts as complete).
   cudaEvent_t released = nullptr, comm_done = nullptr;
+  bool released_recorded = false;  // by last_compute_use() since this micro-batch took the stash
   Stash() = default;
   Stash(const Stash&) = delete;
   Stash& operator=(const Stash&) = delete;
@@ -80,7 +81,10 @@ class GpuStage {
   // until its previous user is done with it.
   Stash& acquire(int microbatch);
   Stash& stash(int microbatch);  // must be live
-  void release(int microbatch);  // after W: back to the pool (guarded by `released`)
+  // After W (the stash's last reader on the compute stream): records `released` there now, so that
+  // the stash's next user waits for W only, not for compute issued between W and release().
+  void last_compute_use(int microbatch);
+  void release(int microbatch);  // back to the pool (guarded by `released`; recorded now if not yet)
   void reserve(int stashes);     // pre-allocates the pool
 
   // F, B, W on the compute stream. F reads h[0] (or embeds), leaves the output in h.back();

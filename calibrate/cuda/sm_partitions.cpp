@@ -13,12 +13,16 @@
 namespace ppsim::cuda {
 namespace {
 
-// Driver entry points by name, at the ABI of the cuda.h we compiled against.
+// Driver entry points by name, at the ABI of CUDA 12.5 (the newest version of every function used
+// here: cudaTypedefs.h has only _v12040 / _v12050 forms of them). Asking for the toolkit's own
+// version would fail on an older driver that still has them all.
+constexpr unsigned int kEntryPointVersion = 12050;
+
 template <class Fn>
 Fn driver_entry(const char* name) {
   void* fn = nullptr;
   cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
-  const cudaError_t e = cudaGetDriverEntryPointByVersion(name, &fn, CUDA_VERSION, cudaEnableDefault, &found);
+  const cudaError_t e = cudaGetDriverEntryPointByVersion(name, &fn, kEntryPointVersion, cudaEnableDefault, &found);
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn)
     throw CudaError(std::string("the CUDA driver has no ") + name +
                     " (CUDA green contexts need a driver for CUDA 12.5 or newer; " +
@@ -48,6 +52,16 @@ struct SmPartitions::Impl {
   StreamDestroy stream_destroy = nullptr;
   std::vector<CUgreenCtx> contexts;
   std::vector<CUstream> streams;
+
+  // Also runs when the constructor throws half-way. Work still queued on the streams (an
+  // iteration that failed) is drained first; errors are ignored, this is cleanup.
+  ~Impl() {
+    if (!streams.empty()) cudaDeviceSynchronize();  // the primary context's sync covers its green contexts
+    if (stream_destroy)
+      for (CUstream s : streams) stream_destroy(s);  // streams first: the driver does not destroy them
+    if (destroy)
+      for (CUgreenCtx c : contexts) destroy(c);
+  }
 
   void check(CUresult r, const char* call) const {
     if (r == CUDA_SUCCESS) return;
@@ -91,13 +105,29 @@ SmPartitions::SmPartitions(int device, int count, int sms) : impl_(std::make_uni
                      (sms > 0 ? std::to_string(sms) : std::string("equal size")) + " SMs do not fit" +
                      (fit > 0 ? " (at most " + std::to_string(fit) + " each)" : ""));
 
+  // The arithmetic ignores how SMs group physically (GPCs differ from chip to chip), so the driver
+  // may make fewer groups of that size: without an explicit --sms, step down until `count` fit
+  // (asking with a null result array only counts the groups).
+  int size = want;
+  if (sms == 0) {
+    const int step = std::max(1, align);
+    for (; size >= std::max(1, min_size); size -= step) {
+      unsigned int would = 0;
+      I.check(split(nullptr, &would, &all, nullptr, 0, static_cast<unsigned int>(size)),
+              "cuDevSmResourceSplitByCount (query)");
+      if (static_cast<int>(would) >= count) break;
+    }
+    if (size < std::max(1, min_size))
+      throw InputError("GPU " + std::to_string(device) + " (" + std::to_string(I.device_sms) +
+                       " SMs): the driver cannot make " + std::to_string(count) + " equal SM partitions");
+  }
   std::vector<CUdevResource> groups(static_cast<std::size_t>(count));
   unsigned int made = static_cast<unsigned int>(count);
   CUdevResource rest{};
-  I.check(split(groups.data(), &made, &all, &rest, 0, static_cast<unsigned int>(want)), "cuDevSmResourceSplitByCount");
+  I.check(split(groups.data(), &made, &all, &rest, 0, static_cast<unsigned int>(size)), "cuDevSmResourceSplitByCount");
   if (static_cast<int>(made) < count)
     throw InputError("GPU " + std::to_string(device) + ": the driver made " + std::to_string(made) +
-                     " SM partitions of " + std::to_string(want) + " SMs, " + std::to_string(count) + " needed");
+                     " SM partitions of " + std::to_string(size) + " SMs, " + std::to_string(count) + " needed");
   I.sms = I.device_sms;
   for (int i = 0; i < count; ++i) {
     CUdevResourceDesc desc{};
@@ -111,11 +141,7 @@ SmPartitions::SmPartitions(int device, int count, int sms) : impl_(std::make_uni
   }
 }
 
-SmPartitions::~SmPartitions() {
-  Impl& I = *impl_;
-  for (CUstream s : I.streams) I.stream_destroy(s);  // streams first: the driver does not destroy them
-  for (CUgreenCtx c : I.contexts) I.destroy(c);
-}
+SmPartitions::~SmPartitions() = default;
 
 int SmPartitions::device() const { return impl_->device; }
 int SmPartitions::count() const { return static_cast<int>(impl_->contexts.size()); }

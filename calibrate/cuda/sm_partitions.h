@@ -22,8 +22,8 @@ int sm_partition_size(int total_sms, int min_partition, int alignment, int count
 
 class SmPartitions {
  public:
-  // Splits `device`'s SMs into `count` partitions of `sms` SMs each (0: as many as fit equally,
-  // sm_partition_size). Throws InputError when the split is impossible (naming the device's SM
+  // Splits `device`'s SMs into `count` partitions of `sms` SMs each (0: the largest equal size the
+  // driver can make, from sm_partition_size down). Throws InputError when the split is impossible (naming the device's SM
   // count and granularity) and CudaError when the driver lacks green contexts or a call fails.
   SmPartitions(int device, int count, int sms = 0);
   ~SmPartitions();

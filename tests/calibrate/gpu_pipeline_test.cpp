@@ -174,15 +174,18 @@ TEST(SmPartitions, WorkStaysOnItsOwnSms) {
   ASSERT_EQ(parts.count(), 2);
   ASSERT_GT(parts.sms_per_partition(), 0);
   EXPECT_LE(2 * parts.sms_per_partition(), parts.device_sms());
+  // Slack of 2 SMs: on Hopper, once a module using dynamic parallelism is loaded, green contexts may
+  // share 2 extra SMs (cuda.h, green contexts).
+  constexpr int kSharedSlack = 2;
   std::vector<std::vector<int>> used;
   for (int i = 0; i < 2; ++i) {
     used.push_back(cuda::sm_ids_used(parts.create_stream(i), 8 * parts.device_sms()));
-    EXPECT_LE(static_cast<int>(used.back().size()), parts.sms_per_partition()) << "partition " << i;
+    EXPECT_LE(static_cast<int>(used.back().size()), parts.sms_per_partition() + kSharedSlack) << "partition " << i;
     EXPECT_GE(static_cast<int>(used.back().size()), parts.sms_per_partition() / 2) << "partition " << i;
   }
   std::vector<int> both;
   std::set_intersection(used[0].begin(), used[0].end(), used[1].begin(), used[1].end(), std::back_inserter(both));
-  EXPECT_TRUE(both.empty()) << both.size() << " SMs ran work of both partitions";
+  EXPECT_LE(static_cast<int>(both.size()), kSharedSlack) << both.size() << " SMs ran work of both partitions";
   // A whole-GPU partition count that cannot be met is an InputError naming the SM count.
   try {
     cuda::SmPartitions too_many(0, parts.device_sms());
