@@ -16,6 +16,9 @@ Timing summarize(std::vector<TimeNs> samples, double flops) {
     return samples[i];
   };
   Timing t;
+  double sum = 0;
+  for (TimeNs s : samples) sum += static_cast<double>(s);
+  t.mean_ns = static_cast<TimeNs>(std::llround(sum / static_cast<double>(samples.size())));
   t.median_ns = rank(0.5);
   t.p10_ns = rank(0.1);
   t.p90_ns = rank(0.9);

@@ -26,6 +26,7 @@ const char* norm_name(Norm n) { return n == Norm::LayerNorm ? "layernorm" : "rms
 
 void emit_timing(YAML::Emitter& out, const Timing& t) {
   out << YAML::Flow << YAML::BeginMap;
+  if (t.mean_ns > 0) out << YAML::Key << "mean_ns" << YAML::Value << t.mean_ns;
   out << YAML::Key << "median_ns" << YAML::Value << t.median_ns;
   out << YAML::Key << "p10_ns" << YAML::Value << t.p10_ns;
   out << YAML::Key << "p90_ns" << YAML::Value << t.p90_ns;
@@ -132,6 +133,8 @@ Timing read_timing(const Reader& r, const YAML::Node& parent, const std::string&
   const YAML::Node n = r.map(parent, key, path);
   const std::string p = path + key + ".";
   Timing t;
+  t.mean_ns = r.get_or<TimeNs>(n, "mean_ns", p, 0);
+  if (t.mean_ns < 0) r.fail(n["mean_ns"], "'" + p + "mean_ns' must not be negative");
   t.median_ns = r.non_negative<TimeNs>(n, "median_ns", p);
   t.p10_ns = r.non_negative<TimeNs>(n, "p10_ns", p);
   t.p90_ns = r.non_negative<TimeNs>(n, "p90_ns", p);
@@ -384,11 +387,20 @@ void save_profile(const Profile& profile, const std::string& path) {
   }
 }
 
-MeasuredLayerTimes to_layer_times(const Profile& p) {
-  auto pass = [](const LayerProfile& l) {
-    return PassTimes{l.forward.median_ns, l.backward_input.median_ns, l.backward_weight.median_ns};
-  };
+const char* to_string(ProfileStatistic s) { return s == ProfileStatistic::Mean ? "mean" : "median"; }
+
+MeasuredLayerTimes to_layer_times(const Profile& p, ProfileStatistic statistic) {
   MeasuredLayerTimes m;
+  m.statistic = statistic;
+  auto pick = [&](const Timing& t) {
+    if (statistic == ProfileStatistic::Median) return t.median_ns;
+    if (t.mean_ns > 0) return t.mean_ns;
+    m.means_missing = m.means_missing || t.median_ns > 0;
+    return t.median_ns;
+  };
+  auto pass = [&](const LayerProfile& l) {
+    return PassTimes{pick(l.forward), pick(l.backward_input), pick(l.backward_weight)};
+  };
   m.embedding = pass(p.embedding);
   m.block = pass(p.block);
   m.head = pass(p.head);

@@ -34,6 +34,7 @@ struct Timing {
   TimeNs p90_ns = 0;
   double flops = 0;    // floating-point operations of one run; 0 for memory-bound regions
   double tflops = 0;   // flops / median, in 10^12 per second; 0 when flops is 0
+  TimeNs mean_ns = 0;  // 0 where not recorded (profiles written before it was)
 };
 
 struct LayerProfile {
@@ -89,9 +90,11 @@ Profile parse_profile(const std::string& text, const std::string& name);
 void save_profile(const Profile& profile, const std::string& path);
 std::string profile_to_yaml(const Profile& profile);
 
-// The per-layer medians and the link fits (transfer -> link, inter_node -> inter_node_link), for the
-// cost model.
-MeasuredLayerTimes to_layer_times(const Profile& profile);
+const char* to_string(ProfileStatistic s);  // "mean" or "median"
+
+// The per-layer times (means, or medians where the profile has no mean or `statistic` asks for
+// them) and the link fits (transfer -> link, inter_node -> inter_node_link), for the cost model.
+MeasuredLayerTimes to_layer_times(const Profile& profile, ProfileStatistic statistic = ProfileStatistic::Mean);
 
 DType parse_dtype(const std::string& text, const std::string& what);
 

@@ -1,6 +1,7 @@
 #include "calibrate/profile_merge.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "sim/error.h"
 
@@ -14,12 +15,18 @@ TimeNs median_of(std::vector<TimeNs> v) {
 
 Timing merge_timing(const std::vector<const Timing*>& ts) {
   std::vector<TimeNs> med, p10, p90;
+  double mean_sum = 0;
+  bool all_means = true;
   for (const Timing* t : ts) {
+    mean_sum += static_cast<double>(t->mean_ns);
+    all_means = all_means && t->mean_ns > 0;
     med.push_back(t->median_ns);
     p10.push_back(t->p10_ns);
     p90.push_back(t->p90_ns);
   }
   Timing out = *ts.front();
+  // Each profile holds the same number of repeats, so the mean of the means is the mean of all runs.
+  out.mean_ns = all_means ? static_cast<TimeNs>(std::llround(mean_sum / static_cast<double>(ts.size()))) : 0;
   out.median_ns = median_of(med);
   out.p10_ns = median_of(p10);
   out.p90_ns = median_of(p90);

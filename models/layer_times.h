@@ -23,6 +23,13 @@ struct LinkFit {
   double beta_bytes_per_s = 0;
 };
 
+// Which statistic of a profile's repeated timings stands for an op. A makespan is a sum of op
+// times, so its expected value is the sum of the ops' MEANS: the default. Medians ignore the rare
+// slow runs (a preempted core, a clock dip) that real iterations also suffer, so on a noisy
+// machine they predict optimistically; they remain for profiles without means and on request
+// (config key `profile_statistic: median`).
+enum class ProfileStatistic { Mean, Median };
+
 struct MeasuredLayerTimes {
   std::optional<PassTimes> embedding;
   std::optional<PassTimes> block;
@@ -32,6 +39,8 @@ struct MeasuredLayerTimes {
   // that cross nodes; absent when not measured (then such hops use `link`, or the spec).
   std::optional<LinkFit> inter_node_link;
   std::string source;              // the profile's path, for the report
+  ProfileStatistic statistic = ProfileStatistic::Mean;  // what the pass times are
+  bool means_missing = false;      // the profile had no means: medians were used instead
 };
 
 }  // namespace ppsim

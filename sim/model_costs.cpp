@@ -100,11 +100,13 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
   if (config.loaded_profile || !config.profile.empty()) {
     const Profile p = config.loaded_profile ? *config.loaded_profile : load_profile(config.profile);
     check_profile_matches(p, mc.model, config);
-    mc.measured = to_layer_times(p);
+    mc.measured = to_layer_times(p, config.profile_statistic);
     mc.profile_device_kind = p.device.kind;
     mc.profile_sms = p.device.sms;
     mc.notes.push_back("calibration profile " + (config.loaded_profile ? std::string("measured just now") : config.profile) +
-                       " (" + p.device.kind + ": " + p.device.name + ", measured in " + to_string(p.dtype) + ")");
+                       " (" + p.device.kind + ": " + p.device.name + ", measured in " + to_string(p.dtype) + "; op times are " +
+                       (mc.measured->means_missing ? std::string("medians: the profile records no means")
+                                                   : std::string(to_string(mc.measured->statistic)) + "s") + ")");
   }
   if (config.partition_auto) {
     mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);

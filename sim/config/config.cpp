@@ -109,6 +109,12 @@ ModelConfig parse_model_keys(const Reader& in, const YAML::Node& root, const std
     m.hardware_defaulted = false;
   }
   if (root["profile"]) m.profile = resolve(base_dir, in.scalar(root["profile"], "profile"));
+  if (const YAML::Node s = root["profile_statistic"]) {
+    const std::string v = in.scalar(s, "profile_statistic");
+    if (v == "mean") m.profile_statistic = ProfileStatistic::Mean;
+    else if (v == "median") m.profile_statistic = ProfileStatistic::Median;
+    else in.fail(s, "profile_statistic", "must be mean or median (got '" + v + "')");
+  }
   if (root["micro_batch_size"]) m.micro_batch_size = in.positive_int(root["micro_batch_size"], "micro_batch_size");
   if (root["sequence_length"]) m.sequence_length = in.positive_int(root["sequence_length"], "sequence_length");
   if (root["dtype"]) {
@@ -210,8 +216,8 @@ SimulationConfig parse_config(const std::string& text, const std::string& source
   Reader in(source);
   if (!root.IsMap()) throw InputError(source + ": expected a mapping of keys (schedule, stages, microbatches, ...)");
   in.check_keys(root, "", {"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware",
-                           "profile", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
-                           "memory_limit", "efficiency", "link"});
+                           "profile", "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute",
+                           "partition", "memory_limit", "efficiency", "link"});
 
   SimulationConfig c;
   c.source = source;
@@ -240,8 +246,8 @@ SimulationConfig parse_config(const std::string& text, const std::string& source
     c.model = parse_model_keys(in, root, base_dir);
     return c;
   }
-  for (const char* k : {"hardware", "profile", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
-                        "memory_limit", "efficiency", "link"})
+  for (const char* k : {"hardware", "profile", "profile_statistic", "micro_batch_size", "sequence_length", "dtype",
+                        "recompute", "partition", "memory_limit", "efficiency", "link"})
     if (root[k]) in.fail(root[k], k, "needs 'model:' (it configures the cost model)");
   if (!root["times"])
     throw InputError(source + ": missing required key 'times' (forward, backward_input, backward_weight, transfer) or 'model'");

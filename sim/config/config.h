@@ -15,6 +15,7 @@
 //   model: llama3-8b         # a shipped name or a model YAML file
 //   hardware: h100-sxm       # a shipped name or a hardware YAML file (default h100-sxm)
 //   profile: profile.yaml    # a calibration profile; its times take precedence op by op
+//   profile_statistic: mean  # mean (default: a makespan sums op times) | median
 //   micro_batch_size: 1
 //   sequence_length: 4096
 //   dtype: bf16              # bf16 | fp16 | fp32
@@ -46,6 +47,7 @@ struct ModelConfig {
   bool hardware_defaulted = true;
   std::string profile;  // resolved path, empty = roofline only
   std::shared_ptr<const Profile> loaded_profile;  // set by a caller that calibrated in process
+  ProfileStatistic profile_statistic = ProfileStatistic::Mean;  // which of the profile's timings an op takes
   int micro_batch_size = 1;
   int sequence_length = 2048;
   DType dtype = DType::BF16;

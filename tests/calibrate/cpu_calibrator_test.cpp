@@ -1,6 +1,7 @@
 // The CPU calibration of the tiny model end to end: fast, sane numbers, checked numerics, a profile
 // that loads back.
 #include "calibrate/cpu/cpu_calibrator.h"
+#include "calibrate/profile_merge.h"
 
 #include <gtest/gtest.h>
 
@@ -74,10 +75,13 @@ TEST(CpuCalibrator, TinyModelEndToEnd) {
   const Profile q = load_profile(path);
   std::remove(path.c_str());
   EXPECT_EQ(q.block.forward.median_ns, p.block.forward.median_ns);
+  EXPECT_EQ(q.block.forward.mean_ns, p.block.forward.mean_ns);
+  EXPECT_GT(p.block.forward.mean_ns, 0);
   EXPECT_EQ(q.transfer.fit.beta_bytes_per_s, p.transfer.fit.beta_bytes_per_s);
   const auto m = to_layer_times(q);
   ASSERT_TRUE(m.block && m.link);
-  EXPECT_EQ(m.block->backward_weight, p.block.backward_weight.median_ns);
+  EXPECT_EQ(m.block->backward_weight, p.block.backward_weight.mean_ns);
+  EXPECT_FALSE(m.means_missing);
   EXPECT_NE(summary_table(p).find("block"), std::string::npos);
 }
 
@@ -110,6 +114,32 @@ TEST(Summarize, NearestRankPercentiles) {
   EXPECT_EQ(t.p10_ns, 100);
   EXPECT_EQ(t.p90_ns, 900);
   EXPECT_DOUBLE_EQ(t.tflops, 2000.0 / 500 * 1e-3);
+  EXPECT_EQ(t.mean_ns, 500);  // symmetric samples: mean = median
+  // One slow run (a preempted core) moves the mean, not the median: 10 x 100 + 1100 = 2100 over 11.
+  const Timing skewed = summarize({100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 1100}, 0);
+  EXPECT_EQ(skewed.median_ns, 100);
+  EXPECT_EQ(skewed.mean_ns, 191);  // 2100 / 11 = 190.9
+}
+
+// Interleaved calibration rounds merge into one profile: medians of the medians, mean of the means.
+TEST(MergeProfiles, MediansOfMediansAndMeanOfMeans) {
+  std::vector<Profile> rounds(3);
+  const TimeNs medians[3] = {100, 300, 200}, means[3] = {110, 400, 210};
+  for (int i = 0; i < 3; ++i) {
+    rounds[i].block.forward.median_ns = medians[i];
+    rounds[i].block.forward.p10_ns = medians[i] - 10;
+    rounds[i].block.forward.p90_ns = medians[i] + 10;
+    rounds[i].block.forward.mean_ns = means[i];
+    rounds[i].repeats = 5;
+  }
+  Profile m = merge_profiles(rounds);
+  EXPECT_EQ(m.block.forward.median_ns, 200);
+  EXPECT_EQ(m.block.forward.p10_ns, 190);
+  EXPECT_EQ(m.block.forward.mean_ns, 240);  // (110 + 400 + 210) / 3
+  EXPECT_EQ(m.repeats, 15);
+  rounds[1].block.forward.mean_ns = 0;  // one round without a mean: no mean at all
+  m = merge_profiles(rounds);
+  EXPECT_EQ(m.block.forward.mean_ns, 0);
 }
 
 }  // namespace

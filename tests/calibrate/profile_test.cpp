@@ -31,7 +31,7 @@ Profile sample_profile() {
   p.repeats = 10;
   p.warmup = 2;
   p.embedding = {{100, 90, 120, 0, 0}, {0, 0, 0, 0, 0}, {200, 150, 260, 0, 0}, 131072, 0, 1024, 512000};
-  p.block = {{1000, 900, 1100, 1.5e9, 1.5}, {2000, 1900, 2100, 3.1e9, 1.55}, {1000, 990, 1010, 1.5e9, 1.5},
+  p.block = {{1000, 900, 1100, 1.5e9, 1.5, 1040}, {2000, 1900, 2100, 3.1e9, 1.55, 2010}, {1000, 990, 1010, 1.5e9, 1.5, 1001},
              131072, 131072, 99999, 123456};
   p.head = {{500, 400, 600, 2e8, 0.4}, {400, 400, 400, 2e8, 0.5}, {300, 300, 300, 2e8, 0.6667}, 0, 131072, 5, 6};
   p.kernels.push_back({"block", "forward", "qkv_gemm", {300, 290, 310, 1e9, 3.3333333333333335}, 0.0019});
@@ -50,6 +50,7 @@ void expect_timing_eq(const Timing& a, const Timing& b) {
   EXPECT_EQ(a.p90_ns, b.p90_ns);
   EXPECT_EQ(a.flops, b.flops);
   EXPECT_EQ(a.tflops, b.tflops);
+  EXPECT_EQ(a.mean_ns, b.mean_ns);
 }
 
 void expect_layer_eq(const LayerProfile& a, const LayerProfile& b) {
@@ -171,16 +172,26 @@ TEST(Profile, InterNodeTransferRoundTripsAndIsOptional) {
   }
 }
 
-TEST(Profile, ToLayerTimesUsesMedians) {
+TEST(Profile, ToLayerTimesUsesMeansOrMedians) {
   Profile p = sample_profile();
   p.source = "x.yaml";
-  const auto m = to_layer_times(p);
+  // The sample's block passes record means; its embedding and head passes do not (an older profile).
+  auto m = to_layer_times(p);
   ASSERT_TRUE(m.block && m.embedding && m.head && m.link);
+  EXPECT_EQ(m.statistic, ProfileStatistic::Mean);
+  EXPECT_EQ(m.block->forward, 1040);
+  EXPECT_EQ(m.block->backward_input, 2010);
+  EXPECT_EQ(m.block->backward_weight, 1001);
+  EXPECT_EQ(m.embedding->backward_weight, 200);  // no mean: its median
+  EXPECT_EQ(m.head->forward, 500);
+  EXPECT_TRUE(m.means_missing);
+  m = to_layer_times(p, ProfileStatistic::Median);
   EXPECT_EQ(m.block->forward, 1000);
   EXPECT_EQ(m.block->backward_input, 2000);
   EXPECT_EQ(m.block->backward_weight, 1000);
   EXPECT_EQ(m.embedding->backward_weight, 200);
   EXPECT_EQ(m.head->forward, 500);
+  EXPECT_FALSE(m.means_missing);
   EXPECT_EQ(m.link->alpha_s, 1e-5);
   EXPECT_EQ(m.link->beta_bytes_per_s, 4.5e10);
   EXPECT_EQ(m.source, "x.yaml");
@@ -207,6 +218,7 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   expect_error("schema_version: 1", "schema_version: 7", "schema_version 7 is not supported");
   expect_error("kind: cuda", "kind: tpu", "device.kind");
   expect_error("sms: 64", "sms: -8", "device.sms must be 0");
+  expect_error("mean_ns: 1040", "mean_ns: -5", "layers.block.forward.mean_ns' must not be negative");
   expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
   expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
   expect_error("norm: rmsnorm", "norm: batchnorm", "configuration.model.norm");

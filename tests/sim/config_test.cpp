@@ -76,7 +76,7 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
             "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
   EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
             "s.yaml:4:1: chunk: unknown key (valid keys: chunks, dtype, efficiency, hardware, link, memory_limit, "
-            "micro_batch_size, microbatches, model, order_csv, partition, profile, recompute, schedule, "
+            "micro_batch_size, microbatches, model, order_csv, partition, profile, profile_statistic, recompute, schedule, "
             "sequence_length, stages, times)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
             "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, transfer)");

@@ -136,6 +136,8 @@ TEST(ModelRun, BadModelInputIsAClearError) {
   has(error_of(head + "model: tiny\nmemory_limit: 1KB\n"), "memory_limit");
   has(error_of(head + "model: tiny\ndtype: int4\n"), "m.yaml:5:8: dtype: must be bf16, fp16 or fp32 (got 'int4')");
   has(error_of(head + "model: tiny\nrecompute: some\n"), "m.yaml:5:12: recompute: must be none, selective or full");
+  has(error_of(head + "model: tiny\nprofile_statistic: p99\n"),
+      "m.yaml:5:20: profile_statistic: must be mean or median (got 'p99')");
   has(error_of(head + "model: tiny\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"), "not both");
   has(error_of(head + "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\nhardware: h200\n"),
       "hardware: needs 'model:'");
@@ -194,11 +196,24 @@ TEST(ModelRun, CpuProfileDrivesTheSimulation) {
   const SimulationResult r = run_simulation(c);
   const Profile p = load_profile((dir / "p.yaml").string());
   const StageCost& s1 = r.model_costs->table.stages[1];
-  // Stage 1: four blocks and the head, each pass from the profile.
-  EXPECT_EQ(s1.forward, 4 * p.block.forward.median_ns + p.head.forward.median_ns);
-  EXPECT_EQ(s1.backward_weight, 4 * p.block.backward_weight.median_ns + p.head.backward_weight.median_ns);
+  // Stage 1: four blocks and the head, each pass from the profile: its means by default.
+  ASSERT_GT(p.block.forward.mean_ns, 0);
+  EXPECT_EQ(s1.forward, 4 * p.block.forward.mean_ns + p.head.forward.mean_ns);
+  EXPECT_EQ(s1.backward_weight, 4 * p.block.backward_weight.mean_ns + p.head.backward_weight.mean_ns);
   EXPECT_NE(s1.source.find("profile"), std::string::npos) << s1.source;
   EXPECT_NE(r.model_costs->table.transfer_source.find("profile"), std::string::npos);
+  bool says_means = false;
+  for (const auto& n : r.model_costs->notes) says_means = says_means || n.find("op times are means") != std::string::npos;
+  EXPECT_TRUE(says_means);
+  // ... or its medians on request.
+  SimulationConfig m = parse_config(
+      "schedule: zb-h1\nstages: 2\nmicrobatches: 4\nmodel: tiny\nmicro_batch_size: 1\nsequence_length: 32\n"
+      "partition: [4, 4]\nprofile: p.yaml\nprofile_statistic: median\n",
+      (dir / "c.yaml").string(), dir.string());
+  const SimulationResult rm = run_simulation(m);
+  const StageCost& m1 = rm.model_costs->table.stages[1];
+  EXPECT_EQ(m1.forward, 4 * p.block.forward.median_ns + p.head.forward.median_ns);
+  EXPECT_EQ(m1.backward_weight, 4 * p.block.backward_weight.median_ns + p.head.backward_weight.median_ns);
   fs::remove_all(dir);
 }
 
