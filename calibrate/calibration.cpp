@@ -59,7 +59,9 @@ std::string summary_table(const Profile& p) {
   char line[512];
   o << "device: " << p.device.kind << " (" << p.device.name << ")";
   if (p.device.kind == "cpu") o << ", " << p.device.threads << " thread(s)";
-  if (p.device.sms > 0) o << ", on a partition of " << p.device.sms << " SMs";
+  if (p.device.sms > 0)
+    o << ", on " << (p.device.partitions > 1 ? std::to_string(p.device.partitions) + " partitions" : std::string("a partition"))
+      << " of " << p.device.sms << " SMs" << (p.device.partitions > 1 ? " at once" : "");
   o << "\nmodel: " << p.model.name << ", micro-batch " << p.micro_batch_size << ", sequence " << p.sequence_length
     << ", " << to_string(p.dtype);
   if (!p.requested_dtype.empty()) o << " (" << p.requested_dtype << " requested)";

@@ -25,6 +25,7 @@ struct CalibrationOptions {
   int threads = 1;                // cpu: threads for the layer kernels
   std::vector<int> gpus;          // cuda: devices to use (empty: all visible)
   int sms = 0;                    // cuda: run the layers on a partition of this many SMs (0: whole GPU)
+  int partitions = 1;             // cuda with sms: time on this many such partitions at once, merged
   bool measure_transfers = true;
   std::int64_t min_transfer_bytes = 4 << 10;
   std::int64_t max_transfer_bytes = 64 << 20;  // cpu default; cuda sweeps to 1 GiB

@@ -1,5 +1,6 @@
 #include "calibrate/profile.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -215,6 +216,7 @@ std::string profile_to_yaml(const Profile& p) {
     out << YAML::Key << "sm_clock_mhz" << YAML::Value << p.device.sm_clock_mhz;
     out << YAML::Key << "memory_clock_mhz" << YAML::Value << p.device.memory_clock_mhz;
     if (p.device.sms > 0) out << YAML::Key << "sms" << YAML::Value << p.device.sms;
+    if (p.device.sms > 0) out << YAML::Key << "partitions" << YAML::Value << std::max(1, p.device.partitions);
   }
   out << YAML::EndMap;
 
@@ -298,6 +300,8 @@ Profile parse_profile(const std::string& text, const std::string& name) {
   p.device.memory_clock_mhz = r.get_or<int>(dev, "memory_clock_mhz", "device.", 0);
   p.device.sms = r.get_or<int>(dev, "sms", "device.", 0);
   if (p.device.sms < 0) r.fail(dev["sms"], "device.sms must be 0 (whole GPU) or a positive SM count");
+  p.device.partitions = r.get_or<int>(dev, "partitions", "device.", p.device.sms > 0 ? 1 : 0);
+  if (p.device.partitions < 0) r.fail(dev["partitions"], "device.partitions must not be negative");
 
   const YAML::Node cfg = r.map(root, "configuration", "");
   const YAML::Node m = r.map(cfg, "model", "configuration.");

@@ -25,6 +25,7 @@ struct DeviceInfo {
   int sm_clock_mhz = 0;        // cuda only
   int memory_clock_mhz = 0;    // cuda only
   int sms = 0;                 // cuda only: the SM partition the layers ran on (calibrate --sms); 0 = whole GPU
+  int partitions = 0;          // with sms: how many such partitions ran the layers at once (--partitions)
 };
 
 // Spread of repeated timings of one region.

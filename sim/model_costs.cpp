@@ -104,7 +104,11 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
     mc.profile_device_kind = p.device.kind;
     mc.profile_sms = p.device.sms;
     mc.notes.push_back("calibration profile " + (config.loaded_profile ? std::string("measured just now") : config.profile) +
-                       " (" + p.device.kind + ": " + p.device.name + ", measured in " + to_string(p.dtype) + "; op times are " +
+                       " (" + p.device.kind + ": " + p.device.name +
+                       (p.device.sms > 0 ? ", " + std::to_string(p.device.sms) + "-SM partition" +
+                                               (p.device.partitions > 1 ? " x " + std::to_string(p.device.partitions) + " at once" : "")
+                                         : std::string()) +
+                       ", measured in " + to_string(p.dtype) + "; op times are " +
                        (mc.measured->means_missing ? std::string("medians: the profile records no means")
                                                    : std::string(to_string(mc.measured->statistic)) + "s") + ")");
   }

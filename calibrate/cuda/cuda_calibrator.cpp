@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "calibrate/cpu/layers.h"
 #include "calibrate/cuda/check.h"
@@ -16,6 +18,7 @@
 #include "calibrate/cuda/gemm.h"
 #include "calibrate/cuda/kernels.h"
 #include "calibrate/cuda/sm_partitions.h"
+#include "calibrate/profile_merge.h"
 #include "calibrate/reference.h"
 #include "sim/error.h"
 
@@ -408,6 +411,76 @@ std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t 
   return out;
 }
 
+
+// Times every layer's F, B and W on `stream` (a whole GPU's, or a partition's of `sm_count_target`
+// SMs) and fills p's layer timings and kernel table. `step` reports progress (may be empty).
+void time_layers(const CalibrationOptions& opt, cudaStream_t stream, int sm_count_target, Profile& p,
+                 const std::function<void(const std::string&)>& step) {
+  const ModelSpec& spec = opt.model;
+  Gemm gemm(CUDA_R_16BF);
+  gemm.set_sm_count_target(sm_count_target);
+  GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
+  Recorder rec(stream);
+  const std::int64_t T = model.tokens();
+  const std::int64_t act = T * spec.hidden * 2;
+  struct Layer {
+    const char* name;
+    LayerProfile* out;
+    cpu::PassFlops flops;
+    std::function<void(int)> f, b, w;
+  };
+  std::vector<Layer> layers = {
+      {"embedding", &p.embedding, cpu::embedding_flops(spec, T), [&](int r) { model.embedding_forward(rec, r); },
+       [&](int) { rec.region("none", 0, [] {}); }, [&](int r) { model.embedding_weight(rec, r); }},
+      {"block", &p.block, cpu::block_flops(spec, T, opt.sequence_length),
+       [&](int r) { model.block_forward(rec, r); }, [&](int r) { model.block_backward_input(rec, r); },
+       [&](int r) { model.block_backward_weight(rec, r); }},
+      {"head", &p.head, cpu::head_flops(spec, T), [&](int r) { model.head_forward(rec, r); },
+       [&](int r) { model.head_backward_input(rec, r); }, [&](int r) { model.head_backward_weight(rec, r); }},
+  };
+  for (auto& l : layers) {
+    std::vector<TimeNs> tf, tb, tw;
+    for (int i = 0; i < opt.warmup + opt.repeats; ++i) {
+      const int r = i % model.rotations();
+      const bool keep = i >= opt.warmup;
+      rec.begin(std::string(l.name) + ".forward");
+      l.f(r);
+      const TimeNs f = rec.end(keep);
+      rec.begin(std::string(l.name) + ".backward_input");
+      l.b(r);
+      const TimeNs b = rec.end(keep);
+      rec.begin(std::string(l.name) + ".backward_weight");
+      l.w(r);
+      const TimeNs w = rec.end(keep);
+      if (keep) {
+        tf.push_back(f);
+        tb.push_back(b);
+        tw.push_back(w);
+      }
+      if (step) step(l.name);
+    }
+    l.out->forward = summarize(tf, l.flops.forward);
+    l.out->backward_input = summarize(tb, l.flops.backward_input);
+    l.out->backward_weight = summarize(tw, l.flops.backward_weight);
+  }
+  p.embedding.activation_bytes = act;
+  p.block.activation_bytes = act;
+  p.block.gradient_bytes = act;
+  p.head.gradient_bytes = act;
+  for (const auto& [key, regions] : rec.passes()) {
+    const auto dot = key.find('.');
+    for (const auto& r : regions) {
+      if (r.samples.empty() || r.name == "none") continue;
+      KernelProfile k;
+      k.layer = key.substr(0, dot);
+      k.pass = key.substr(dot + 1);
+      k.name = r.name;
+      k.timing = summarize(r.samples, r.flops);
+      p.kernels.push_back(k);
+    }
+  }
+}
+
 }  // namespace
 
 int visible_device_count(std::string& why) {
@@ -652,79 +725,42 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
   step("numerics");
 
   // --sms N: the layers run on a partition of N SMs (a green context), as a rank of `ppsim measure
-  // --share-gpu` does; the partition owns the stream.
+  // --share-gpu` does; with --partitions K, on K such partitions at once (as K ranks sharing the
+  // GPU run, contending for its memory and L2), merged. The partitions own their streams.
+  const std::function<void(const std::string&)> report = [&](const std::string& what) { step(what); };
   std::unique_ptr<SmPartitions> partition;
-  cudaStream_t stream;
+  cudaStream_t stream = nullptr;
   if (opt.sms > 0) {
-    partition = std::make_unique<SmPartitions>(dev, 1, opt.sms);
-    stream = partition->create_stream(0);
+    const int k = std::max(1, opt.partitions);
+    partition = std::make_unique<SmPartitions>(dev, k, opt.sms);
     p.device.sms = partition->sms_per_partition();
+    p.device.partitions = k;
+    std::vector<cudaStream_t> streams;
+    for (int i = 0; i < k; ++i) streams.push_back(partition->create_stream(i));
+    stream = streams.front();
+    if (k == 1) {
+      time_layers(opt, stream, p.device.sms, p, report);
+    } else {
+      std::vector<Profile> each(static_cast<std::size_t>(k), p);
+      std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
+      std::vector<std::thread> threads;
+      for (int i = 0; i < k; ++i)
+        threads.emplace_back([&, i] {
+          try {
+            PPSIM_CUDA_CHECK(cudaSetDevice(dev));
+            time_layers(opt, streams[i], p.device.sms, each[i], i == 0 ? report : nullptr);
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        });
+      for (auto& t : threads) t.join();
+      for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+      p = merge_profiles(each);  // medians of the partitions' medians, mean of their means
+    }
   } else {
     PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  }
-  {
-    Gemm gemm(CUDA_R_16BF);
-    gemm.set_sm_count_target(p.device.sms);
-    GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
-    Recorder rec(stream);
-    const std::int64_t T = model.tokens();
-    const std::int64_t act = T * spec.hidden * 2;
-    struct Layer {
-      const char* name;
-      LayerProfile* out;
-      cpu::PassFlops flops;
-      std::function<void(int)> f, b, w;
-    };
-    std::vector<Layer> layers = {
-        {"embedding", &p.embedding, cpu::embedding_flops(spec, T), [&](int r) { model.embedding_forward(rec, r); },
-         [&](int) { rec.region("none", 0, [] {}); }, [&](int r) { model.embedding_weight(rec, r); }},
-        {"block", &p.block, cpu::block_flops(spec, T, opt.sequence_length),
-         [&](int r) { model.block_forward(rec, r); }, [&](int r) { model.block_backward_input(rec, r); },
-         [&](int r) { model.block_backward_weight(rec, r); }},
-        {"head", &p.head, cpu::head_flops(spec, T), [&](int r) { model.head_forward(rec, r); },
-         [&](int r) { model.head_backward_input(rec, r); }, [&](int r) { model.head_backward_weight(rec, r); }},
-    };
-    for (auto& l : layers) {
-      std::vector<TimeNs> tf, tb, tw;
-      for (int i = 0; i < opt.warmup + opt.repeats; ++i) {
-        const int r = i % model.rotations();
-        const bool keep = i >= opt.warmup;
-        rec.begin(std::string(l.name) + ".forward");
-        l.f(r);
-        const TimeNs f = rec.end(keep);
-        rec.begin(std::string(l.name) + ".backward_input");
-        l.b(r);
-        const TimeNs b = rec.end(keep);
-        rec.begin(std::string(l.name) + ".backward_weight");
-        l.w(r);
-        const TimeNs w = rec.end(keep);
-        if (keep) {
-          tf.push_back(f);
-          tb.push_back(b);
-          tw.push_back(w);
-        }
-        step(l.name);
-      }
-      l.out->forward = summarize(tf, l.flops.forward);
-      l.out->backward_input = summarize(tb, l.flops.backward_input);
-      l.out->backward_weight = summarize(tw, l.flops.backward_weight);
-    }
-    p.embedding.activation_bytes = act;
-    p.block.activation_bytes = act;
-    p.block.gradient_bytes = act;
-    p.head.gradient_bytes = act;
-    for (const auto& [key, regions] : rec.passes()) {
-      const auto dot = key.find('.');
-      for (const auto& r : regions) {
-        if (r.samples.empty() || r.name == "none") continue;
-        KernelProfile k;
-        k.layer = key.substr(0, dot);
-        k.pass = key.substr(dot + 1);
-        k.name = r.name;
-        k.timing = summarize(r.samples, r.flops);
-        p.kernels.push_back(k);
-      }
-    }
+    time_layers(opt, stream, 0, p, report);
   }
   if (!partition) PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
 

@@ -34,6 +34,7 @@ struct CalibrateOptions {
   std::string out = "profile.yaml";
   bool no_transfers = false;
   int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
+  int partitions = 1;       // with sms: partitions timed at once
 };
 
 std::vector<int> parse_gpus(const std::string& text) {
@@ -84,6 +85,9 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   if (o.sms > 0 && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
   if (o.sms > 0 && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
   c.sms = o.sms;
+  if (o.partitions < 1) throw InputError("--partitions must be at least 1");
+  if (o.partitions > 1 && o.sms == 0) throw InputError("--partitions: only with --sms (it runs that many SM partitions at once)");
+  c.partitions = o.partitions;
   c.measure_transfers = !o.no_transfers;
   if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
 
@@ -147,6 +151,8 @@ int run_calibrate(int argc, char** argv) {
       ("no-transfers", po::bool_switch(&o.no_transfers), "skip the transfer sweep")
       ("sms", po::value(&o.sms)->value_name("N"), "cuda: run the layers on a partition of N SMs (a green context) and "
        "time device-local copies as transfers, as each rank of `ppsim measure --share-gpu` runs (default: whole GPU)")
+      ("partitions", po::value(&o.partitions)->value_name("K"), "with --sms: time the layers on K such partitions at "
+       "once, as K ranks sharing the GPU run (contending for its memory and L2), and merge them (default 1)")
       ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)");
   try {
     po::variables_map vm;

@@ -52,6 +52,7 @@ TEST(CalibrateCommand, ErrorsLeaveNoFile) {
   EXPECT_NE(run({"--device", "cpu", "--gpus", "0,x", "--out", out}), 0);
   EXPECT_NE(run({"--device", "cpu", "--sms", "8", "--out", out}), 0);  // SM partitions are a GPU's
   EXPECT_NE(run({"--device", "cpu", "--sms", "-8", "--out", out}), 0);
+  EXPECT_NE(run({"--device", "cpu", "--partitions", "2", "--out", out}), 0);  // needs --sms
   EXPECT_NE(run({"--device", "cpu", "--sequence-length", "16", "--repeats", "1", "--out", "/nonexistent/dir/p.yaml"}),
             0);
   const std::string err = testing::internal::GetCapturedStderr();

@@ -15,7 +15,7 @@ namespace {
 Profile sample_profile() {
   Profile p;
   p.ppsim_version = "0.1.0";
-  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64};
+  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64, 2};
   p.model.name = "tiny";
   p.model.layers = 4;
   p.model.hidden = 256;
@@ -80,6 +80,7 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.device.sm_clock_mhz, 1980);
   EXPECT_EQ(q.device.memory_clock_mhz, 2619);
   EXPECT_EQ(q.device.sms, 64);
+  EXPECT_EQ(q.device.partitions, 2);
   EXPECT_EQ(q.model.name, "tiny");
   EXPECT_EQ(q.model.hidden, 256);
   EXPECT_EQ(q.model.kv_heads, 2);
@@ -218,6 +219,7 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   expect_error("schema_version: 1", "schema_version: 7", "schema_version 7 is not supported");
   expect_error("kind: cuda", "kind: tpu", "device.kind");
   expect_error("sms: 64", "sms: -8", "device.sms must be 0");
+  expect_error("partitions: 2", "partitions: -1", "device.partitions must not be negative");
   expect_error("mean_ns: 1040", "mean_ns: -5", "layers.block.forward.mean_ns' must not be negative");
   expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
   expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
