@@ -391,6 +391,22 @@ void save_profile(const Profile& profile, const std::string& path) {
   }
 }
 
+void fit_transfer(TransferProfile& t, std::vector<TransferSample> samples, std::string method, std::string between) {
+  t.samples = std::move(samples);
+  t.method = std::move(method);
+  t.between = std::move(between);
+  try {
+    t.fit = fit_alpha_beta(t.samples);
+    t.measured = true;
+    t.reason.clear();
+  } catch (const InputError& e) {
+    t.fit = {};
+    t.measured = false;
+    t.reason = std::string("not fitted (") + e.what() + "; the machine may have been too busy to time " + t.method +
+               " transfers): the simulation uses the hardware spec's link";
+  }
+}
+
 const char* to_string(ProfileStatistic s) { return s == ProfileStatistic::Mean ? "mean" : "median"; }
 
 MeasuredLayerTimes to_layer_times(const Profile& p, ProfileStatistic statistic) {

@@ -63,6 +63,12 @@ struct TransferProfile {
   AlphaBetaFit fit;
 };
 
+// Fills `t` from a transfer sweep: the α-β fit of `samples`, or, where no fit exists (times that
+// do not grow with size: a machine too busy to measure them), measured = false with that reason,
+// so the simulation falls back to the hardware spec's link instead of the calibration failing.
+// The samples are kept either way.
+void fit_transfer(TransferProfile& t, std::vector<TransferSample> samples, std::string method, std::string between);
+
 struct Profile {
   int schema_version = kProfileSchemaVersion;
   std::string ppsim_version;

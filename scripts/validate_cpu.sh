@@ -15,12 +15,23 @@ for kind in gpipe 1f1b zb-h1 zb-h2; do
   sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-tiny-1f1b.yaml > "$tmp/$kind.yaml"
   for i in $(seq "$repeats"); do
     "$ppsim" measure "$tmp/$kind.yaml" --compare --iterations 7 --warmup 2 --json "$tmp/r.json" >/dev/null 2>&1
-    python3 - "$tmp/r.json" "$kind" <<'PY'
+    python3 - "$tmp/r.json" "$kind" "$tmp/errors" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 m = j["measured"]
 print(f"| {sys.argv[2]} | {m['num_stages']} | {m['num_microbatches']} | {j['predicted_makespan_ns']/1e6:.1f} ms | "
       f"{j['measured_makespan_ns']/1e6:.1f} ms | {j['throughput_error_pct']:+.2f} % |")
+with open(sys.argv[3], "a") as f:
+    f.write(f"{j['throughput_error_pct']}\n")
 PY
   done
 done
+python3 - "$tmp/errors" <<'PY'
+import sys
+e = [float(x) for x in open(sys.argv[1])]
+a = sorted(abs(x) for x in e)
+n = len(a)
+median = (a[(n - 1) // 2] + a[n // 2]) / 2
+print(f"\n{sum(x <= 5 for x in a)} of {n} runs within 5 %, {sum(x <= 2 for x in a)} within 2 %; "
+      f"median |error| {median:.2f} %, worst {a[-1]:.2f} %, mean error {sum(e) / n:+.2f} %")
+PY

@@ -364,12 +364,9 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
   }
 
   if (opt.measure_transfers) {
-    p.transfer.samples = measure_thread_transfers(opt.min_transfer_bytes, opt.max_transfer_bytes, opt.repeats,
-                                                  opt.warmup, {});
-    p.transfer.fit = fit_alpha_beta(p.transfer.samples);
-    p.transfer.measured = true;
-    p.transfer.method = "shared-memory";
-    p.transfer.between = "thread 0 -> thread 1 (memcpy + flag, half round trip)";
+    fit_transfer(p.transfer,
+                 measure_thread_transfers(opt.min_transfer_bytes, opt.max_transfer_bytes, opt.repeats, opt.warmup, {}),
+                 "shared-memory", "thread 0 -> thread 1 (memcpy + flag, half round trip)");
     steps.step("transfers");
   } else {
     p.transfer.reason = "transfers not measured (disabled)";

@@ -768,22 +768,18 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
     p.transfer.reason = "transfers not measured (disabled)";
   } else if (partition) {
     // Ranks sharing this GPU hand tensors over by device-local copies: time those.
-    p.transfer.samples = device_copy_sweep(stream, opt.min_transfer_bytes, opt.max_transfer_bytes,
-                                           std::max(3, opt.repeats / 2));
-    p.transfer.fit = fit_alpha_beta(p.transfer.samples);
-    p.transfer.measured = true;
-    p.transfer.method = "device-copy";
-    p.transfer.between = "gpu " + std::to_string(dev) + " -> gpu " + std::to_string(dev) + " (" +
-                         std::to_string(p.device.sms) + "-SM partition: the transfers of ppsim measure --share-gpu)";
+    fit_transfer(p.transfer,
+                 device_copy_sweep(stream, opt.min_transfer_bytes, opt.max_transfer_bytes, std::max(3, opt.repeats / 2)),
+                 "device-copy",
+                 "gpu " + std::to_string(dev) + " -> gpu " + std::to_string(dev) + " (" + std::to_string(p.device.sms) +
+                     "-SM partition: the transfers of ppsim measure --share-gpu)");
   } else if (gpus.size() < 2) {
     p.transfer.reason = "one GPU: transfers cannot be measured; the simulation uses the hardware spec's link";
   } else {
-    p.transfer.samples = nccl_send_recv_sweep(gpus[0], gpus[1], opt.min_transfer_bytes, opt.max_transfer_bytes,
-                                              std::max(3, opt.repeats / 2), 60.0);
-    p.transfer.fit = fit_alpha_beta(p.transfer.samples);
-    p.transfer.measured = true;
-    p.transfer.method = "nccl";
-    p.transfer.between = "gpu " + std::to_string(gpus[0]) + " -> gpu " + std::to_string(gpus[1]);
+    fit_transfer(p.transfer,
+                 nccl_send_recv_sweep(gpus[0], gpus[1], opt.min_transfer_bytes, opt.max_transfer_bytes,
+                                      std::max(3, opt.repeats / 2), 60.0),
+                 "nccl", "gpu " + std::to_string(gpus[0]) + " -> gpu " + std::to_string(gpus[1]));
   }
   step("transfers");
   partition.reset();

@@ -55,11 +55,7 @@ std::optional<TransferProfile> measure_inter_node(const World& world, const std:
   const InterNodeSweep r = cuda ? nccl_mpi_ping_pong(world, s) : mpi_ping_pong(world, s);
   if (world.rank != 0) return std::nullopt;
   TransferProfile t;
-  t.samples = r.samples;
-  t.fit = fit_alpha_beta(t.samples);
-  t.measured = true;
-  t.method = cuda ? "nccl-mpi" : "mpi";
-  t.between = r.between;
+  fit_transfer(t, r.samples, cuda ? "nccl-mpi" : "mpi", r.between);
   return t;
 }
 

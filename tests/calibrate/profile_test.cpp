@@ -237,3 +237,26 @@ TEST(Profile, MissingFileAndUnwritablePath) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// A sweep on a machine too busy to time it (times fall with size) leaves the transfer unmeasured,
+// with the reason, instead of failing the calibration; a clean sweep is fitted.
+TEST(Profile, FitTransferFallsBackWhenTimesDoNotGrow) {
+  TransferProfile t;
+  fit_transfer(t, {{4096, 3e-5}, {16384, 2e-5}, {65536, 1e-5}}, "shared-memory", "thread 0 -> thread 1");
+  EXPECT_FALSE(t.measured);
+  EXPECT_NE(t.reason.find("does not grow with size"), std::string::npos) << t.reason;
+  EXPECT_NE(t.reason.find("hardware spec's link"), std::string::npos) << t.reason;
+  EXPECT_EQ(t.samples.size(), 3u);
+  fit_transfer(t, {{1000, 2e-6 + 1000 / 1e9}, {100000, 2e-6 + 100000 / 1e9}}, "nccl", "gpu 0 -> gpu 1");
+  EXPECT_TRUE(t.measured);
+  EXPECT_TRUE(t.reason.empty());
+  EXPECT_NEAR(t.fit.alpha_s, 2e-6, 1e-12);
+  EXPECT_NEAR(t.fit.beta_bytes_per_s, 1e9, 1e-3 * 1e9);
+  EXPECT_EQ(t.method, "nccl");
+}
+
+}  // namespace
+}  // namespace ppsim
