@@ -23,12 +23,14 @@ export LD_LIBRARY_PATH=${nccl_lib:+$nccl_lib:}/usr/local/cuda/lib64:${LD_LIBRARY
 summary="$out/summary.log"
 : > "$summary"
 
-# step NAME COMMAND...: runs COMMAND with its output in $work/NAME.log; one line in the summary.
+# step NAME COMMAND...: runs COMMAND with its output in $work/NAME.log, stopped after
+# $STEP_TIMEOUT seconds (default 150) so that one stalled step cannot use up the call; one line in
+# the summary (exit 124: timed out).
 step() {
   local name=$1
   shift
   local t0=$SECONDS
-  "$@" > "$work/$name.log" 2>&1
+  timeout --kill-after=10 "${STEP_TIMEOUT:-150}" "$@" > "$work/$name.log" 2>&1
   local rc=$?
   printf '%-28s exit %d  %4d s  %s\n' "$name" "$rc" $((SECONDS - t0)) "$(tail -n 1 "$work/$name.log" | cut -c1-90)" \
     | tee -a "$summary"
