@@ -96,6 +96,87 @@ double softmax_cross_entropy(const RefMatrix& logits, const cpu::Tokens& targets
   return loss / double(logits.rows());
 }
 
+NormGrads norm_backward(Norm kind, const RefMatrix& x, const RefVector& gain, const RefMatrix& dy) {
+  const Eigen::Index rows = x.rows(), cols = x.cols();
+  const double n = double(cols);
+  NormGrads g{RefMatrix(rows, cols), RefVector::Zero(cols), RefVector::Zero(cols)};
+  std::vector<double> xhat(static_cast<std::size_t>(cols)), dxhat(static_cast<std::size_t>(cols));
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    double mean = 0, sq = 0;
+    if (kind == Norm::LayerNorm) {
+      for (Eigen::Index c = 0; c < cols; ++c) mean += x(r, c);
+      mean /= n;
+    }
+    for (Eigen::Index c = 0; c < cols; ++c) sq += (x(r, c) - mean) * (x(r, c) - mean);
+    const double rstd = 1.0 / std::sqrt(sq / n + 1e-5);
+    double mean_dxhat = 0, mean_dxhat_xhat = 0;
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const auto i = static_cast<std::size_t>(c);
+      xhat[i] = (x(r, c) - mean) * rstd;
+      dxhat[i] = dy(r, c) * gain[c];
+      mean_dxhat += dxhat[i] / n;
+      mean_dxhat_xhat += dxhat[i] * xhat[i] / n;
+      g.dgain[c] += dy(r, c) * xhat[i];
+      if (kind == Norm::LayerNorm) g.dbias[c] += dy(r, c);
+    }
+    // d xhat_i / d x_j = rstd (δij − [LayerNorm] 1/n) − xhat_i xhat_j / n.
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const auto i = static_cast<std::size_t>(c);
+      g.dx(r, c) = rstd * (dxhat[i] - (kind == Norm::LayerNorm ? mean_dxhat : 0.0) - xhat[i] * mean_dxhat_xhat);
+    }
+  }
+  return g;
+}
+
+RefMatrix gelu_backward(const RefMatrix& u, const RefMatrix& dg) {
+  const double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+  RefMatrix du(u.rows(), u.cols());
+  for (Eigen::Index i = 0; i < u.size(); ++i) {
+    const double a = u.data()[i];
+    const double t = std::tanh(k * (a + c * a * a * a));
+    du.data()[i] = dg.data()[i] * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * k * (1.0 + 3.0 * c * a * a));
+  }
+  return du;
+}
+
+SwigluGrads swiglu_backward(const RefMatrix& gate, const RefMatrix& up, const RefMatrix& dg) {
+  SwigluGrads g{RefMatrix(gate.rows(), gate.cols()), RefMatrix(gate.rows(), gate.cols())};
+  for (Eigen::Index i = 0; i < gate.size(); ++i) {
+    const double a = gate.data()[i], s = 1.0 / (1.0 + std::exp(-a));
+    g.dgate.data()[i] = dg.data()[i] * up.data()[i] * s * (1.0 + a * (1.0 - s));
+    g.dup.data()[i] = dg.data()[i] * a * s;
+  }
+  return g;
+}
+
+RefMatrix softmax_cross_entropy_backward(const RefMatrix& logits, const cpu::Tokens& targets) {
+  RefMatrix d(logits.rows(), logits.cols());
+  const double rows = double(logits.rows());
+  for (Eigen::Index r = 0; r < logits.rows(); ++r) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (Eigen::Index c = 0; c < logits.cols(); ++c) mx = std::max(mx, logits(r, c));
+    double sum = 0;
+    for (Eigen::Index c = 0; c < logits.cols(); ++c) sum += std::exp(logits(r, c) - mx);
+    for (Eigen::Index c = 0; c < logits.cols(); ++c) d(r, c) = std::exp(logits(r, c) - mx) / sum / rows;
+    d(r, targets[static_cast<std::size_t>(r)]) -= 1.0 / rows;
+  }
+  return d;
+}
+
+RefMatrix gather_rows(const RefMatrix& table, const cpu::Tokens& ids) {
+  RefMatrix out(static_cast<Eigen::Index>(ids.size()), table.cols());
+  for (std::size_t t = 0; t < ids.size(); ++t)
+    for (Eigen::Index c = 0; c < table.cols(); ++c) out(static_cast<Eigen::Index>(t), c) = table(ids[t], c);
+  return out;
+}
+
+RefMatrix scatter_add_rows(const RefMatrix& dy, const cpu::Tokens& ids, Eigen::Index table_rows) {
+  RefMatrix d = RefMatrix::Zero(table_rows, dy.cols());
+  for (std::size_t t = 0; t < ids.size(); ++t)
+    for (Eigen::Index c = 0; c < dy.cols(); ++c) d(ids[t], c) += dy(static_cast<Eigen::Index>(t), c);
+  return d;
+}
+
 RefMatrix embedding_forward(const cpu::EmbeddingWeights<double>& w, const cpu::Tokens& ids) {
   RefMatrix x(static_cast<Eigen::Index>(ids.size()), w.table.cols());
   for (std::size_t t = 0; t < ids.size(); ++t)

@@ -28,6 +28,28 @@ RefMatrix causal_attention(const RefMatrix& q, const RefMatrix& k, const RefMatr
 // Mean over rows of -log softmax(logits)[target].
 double softmax_cross_entropy(const RefMatrix& logits, const cpu::Tokens& targets);
 
+// ---- Kernel gradients (for the GPU backward kernels; each is checked against central finite
+// differences of the forward above in tests/calibrate/reference_test.cpp) ----
+// Of sum(dy ∘ norm(x)): with respect to x, the gain and the bias (the bias gradient is zero for
+// RMSNorm).
+struct NormGrads {
+  RefMatrix dx;
+  RefVector dgain, dbias;
+};
+NormGrads norm_backward(Norm kind, const RefMatrix& x, const RefVector& gain, const RefMatrix& dy);
+// Of sum(dg ∘ gelu(u)) with respect to u.
+RefMatrix gelu_backward(const RefMatrix& u, const RefMatrix& dg);
+// Of sum(dg ∘ swiglu(gate, up)) with respect to gate and up.
+struct SwigluGrads {
+  RefMatrix dgate, dup;
+};
+SwigluGrads swiglu_backward(const RefMatrix& gate, const RefMatrix& up, const RefMatrix& dg);
+// Of softmax_cross_entropy(logits, targets) (a mean over rows) with respect to the logits.
+RefMatrix softmax_cross_entropy_backward(const RefMatrix& logits, const cpu::Tokens& targets);
+// A table lookup: out[t] = table[ids[t]]; and the table's gradient from dy (rows summed per id).
+RefMatrix gather_rows(const RefMatrix& table, const cpu::Tokens& ids);
+RefMatrix scatter_add_rows(const RefMatrix& dy, const cpu::Tokens& ids, Eigen::Index table_rows);
+
 // ---- Layers (same weights as cpu::EmbeddingT<double> etc.) ----
 RefMatrix embedding_forward(const cpu::EmbeddingWeights<double>& w, const cpu::Tokens& ids);
 RefMatrix block_forward(const ModelSpec& spec, const cpu::BlockWeights<double>& w, const RefMatrix& x, int seq);

@@ -71,6 +71,24 @@ ref::RefMatrix download(const DevBuf& d, Eigen::Index rows, Eigen::Index cols) {
   return from_bf16(h, rows, cols);
 }
 
+// Largest |a - b| over max(max|b|, floor): ref::relative_error with a floor under the scale, for
+// results that may be (nearly) zero.
+double relative_error_at_least(const ref::RefMatrix& a, const ref::RefMatrix& b, double floor) {
+  const double scale = std::max(b.cwiseAbs().maxCoeff(), floor);
+  return (a - b).cwiseAbs().maxCoeff() / std::max(scale, 1e-300);
+}
+
+std::vector<float> download_f32(const DevBuf& d, std::size_t n) {
+  std::vector<float> h(n);
+  PPSIM_CUDA_CHECK(cudaMemcpy(h.data(), d.p, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return h;
+}
+ref::RefVector as_row(const std::vector<float>& v) {
+  ref::RefVector r(static_cast<Eigen::Index>(v.size()));
+  for (std::size_t i = 0; i < v.size(); ++i) r[static_cast<Eigen::Index>(i)] = v[i];
+  return r;
+}
+
 // ---- Timed regions: an event pair around every kernel of a pass, read after the pass. ----
 struct Region {
   std::string name;
@@ -588,11 +606,15 @@ std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, in
   // Forward: bf16 output rounding and bf16 P in the PV product. Backward: bf16 P and dS as GEMM
   // inputs, D from the bf16 O, bf16 outputs; a wrong index or mask gives errors of order 1.
   const double fwd_tol = 2e-2, bwd_tol = 5e-2;
+  // dQ and dK vanish where a query sees one key (the first position; all of a 1-token sequence):
+  // there the GPU's few-ulp rounding must not count as a relative error of order 1e300, so their
+  // errors are measured against at least the scale of dV.
+  const double floor = 1e-3 * want.dv.cwiseAbs().maxCoeff();
   return {
       {"flash_attention_forward" + tag,
        ref::relative_error(download(o, T, hq), ref::causal_attention(q, k, v, heads, kv_heads, seq)), fwd_tol},
-      {"flash_attention_dq" + tag, ref::relative_error(download(dq, T, hq), want.dq), bwd_tol},
-      {"flash_attention_dk" + tag, ref::relative_error(download(dk, T, hk), want.dk), bwd_tol},
+      {"flash_attention_dq" + tag, relative_error_at_least(download(dq, T, hq), want.dq, floor), bwd_tol},
+      {"flash_attention_dk" + tag, relative_error_at_least(download(dk, T, hk), want.dk, floor), bwd_tol},
       {"flash_attention_dv" + tag, ref::relative_error(download(dv, T, hk), want.dv), bwd_tol},
   };
 }
@@ -645,6 +667,81 @@ std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
     out.push_back({sw ? "swiglu" : "gelu",
                    ref::relative_error(download(g, rows, cols), sw ? ref::swiglu(u, up) : ref::gelu(u)), bf16_tol});
   }
+  // Norm backward (dx, with and without the residual added) and its weight gradients, which the
+  // kernel accumulates into (so they start from a known value).
+  {
+    const int rows = 16, cols = 256;
+    const bool ln = model.norm == Norm::LayerNorm;
+    const ref::RefMatrix x = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 33));
+    const ref::RefMatrix dy = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 34));
+    const ref::RefMatrix res = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 35));
+    const ref::RefVector gain = cpu::random_matrix<double>(1, cols, 0.1, 36).array() + 1.0;
+    const ref::RefVector bias = cpu::random_matrix<double>(1, cols, 0.1, 37);
+    const ref::RefVector start = cpu::random_matrix<double>(1, cols, 1.0, 38);
+    auto dx_in = upload(x), ddy = upload(dy), dres = upload(res);
+    auto dg = upload_f32(gain), db = upload_f32(bias), dgain = upload_f32(start), dbias = upload_f32(start);
+    DevBuf y(std::size_t(rows) * cols * sizeof(bf16)), mean(rows * sizeof(float)), rstd(rows * sizeof(float));
+    DevBuf dx(std::size_t(rows) * cols * sizeof(bf16)), dx_res(std::size_t(rows) * cols * sizeof(bf16));
+    norm_forward(ln, dx_in->as<bf16>(), dg->as<float>(), db->as<float>(), y.as<bf16>(), mean.as<float>(),
+                 rstd.as<float>(), rows, cols, stream);
+    norm_backward(ln, ddy->as<bf16>(), dx_in->as<bf16>(), dg->as<float>(), mean.as<float>(), rstd.as<float>(), nullptr,
+                  dx.as<bf16>(), rows, cols, stream);
+    norm_backward(ln, ddy->as<bf16>(), dx_in->as<bf16>(), dg->as<float>(), mean.as<float>(), rstd.as<float>(),
+                  dres->as<bf16>(), dx_res.as<bf16>(), rows, cols, stream);
+    norm_weight_grad(ddy->as<bf16>(), dx_in->as<bf16>(), mean.as<float>(), rstd.as<float>(), dgain->as<float>(),
+                     ln ? dbias->as<float>() : nullptr, rows, cols, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    const ref::NormGrads want = ref::norm_backward(model.norm, x, gain, dy);
+    out.push_back({"norm_backward", ref::relative_error(download(dx, rows, cols), want.dx), bf16_tol});
+    out.push_back({"norm_backward_residual", ref::relative_error(download(dx_res, rows, cols), ref::RefMatrix(want.dx + res)),
+                   bf16_tol});
+    const ref::RefVector got_gain = as_row(download_f32(*dgain, cols)) - start;
+    out.push_back({"norm_weight_grad_gain", ref::relative_error(got_gain, want.dgain), 1e-3});
+    if (ln) {
+      const ref::RefVector got_bias = as_row(download_f32(*dbias, cols)) - start;
+      out.push_back({"norm_weight_grad_bias", ref::relative_error(got_bias, want.dbias), 1e-3});
+    }
+  }
+  // Activation backward.
+  {
+    const int rows = 16, cols = 512;
+    const bool sw = model.activation == Activation::SwiGlu;
+    const ref::RefMatrix u = round_bf16(cpu::random_matrix<double>(rows, cols, 2.0, 42));
+    const ref::RefMatrix up = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 43));
+    const ref::RefMatrix dgr = round_bf16(cpu::random_matrix<double>(rows, cols, 1.0, 44));
+    auto du_in = upload(u), dup_in = upload(up), ddg = upload(dgr);
+    DevBuf du(std::size_t(rows) * cols * sizeof(bf16)), dup(std::size_t(rows) * cols * sizeof(bf16));
+    activation_backward(sw, ddg->as<bf16>(), du_in->as<bf16>(), dup_in->as<bf16>(), du.as<bf16>(),
+                        sw ? dup.as<bf16>() : nullptr, std::int64_t(rows) * cols, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    if (sw) {
+      const ref::SwigluGrads want = ref::swiglu_backward(u, up, dgr);
+      out.push_back({"swiglu_backward_gate", ref::relative_error(download(du, rows, cols), want.dgate), bf16_tol});
+      out.push_back({"swiglu_backward_up", ref::relative_error(download(dup, rows, cols), want.dup), bf16_tol});
+    } else {
+      out.push_back({"gelu_backward", ref::relative_error(download(du, rows, cols), ref::gelu_backward(u, dgr)), bf16_tol});
+    }
+  }
+  // Embedding lookup and its weight gradient (fp32 atomics; repeated ids accumulate).
+  {
+    const int vocab = 50, tokens = 64, hidden = 96;
+    const ref::RefMatrix table = round_bf16(cpu::random_matrix<double>(vocab, hidden, 1.0, 50));
+    const ref::RefMatrix dy = round_bf16(cpu::random_matrix<double>(tokens, hidden, 1.0, 51));
+    const cpu::Tokens ids = cpu::random_tokens(tokens, vocab, 52);
+    auto dtab = upload(table), ddy = upload(dy);
+    DevBuf dids(tokens * sizeof(int)), outb(std::size_t(tokens) * hidden * sizeof(bf16));
+    DevBuf gtab(std::size_t(vocab) * hidden * sizeof(float));
+    PPSIM_CUDA_CHECK(cudaMemcpy(dids.p, ids.data(), dids.bytes, cudaMemcpyHostToDevice));
+    PPSIM_CUDA_CHECK(cudaMemset(gtab.p, 0, gtab.bytes));
+    embedding_forward(dids.as<int>(), dtab->as<bf16>(), outb.as<bf16>(), tokens, hidden, stream);
+    embedding_weight_grad(dids.as<int>(), ddy->as<bf16>(), gtab.as<float>(), tokens, hidden, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    out.push_back({"embedding_forward", ref::relative_error(download(outb, tokens, hidden), ref::gather_rows(table, ids)), 0.0});
+    const std::vector<float> g = download_f32(gtab, std::size_t(vocab) * hidden);
+    ref::RefMatrix got(vocab, hidden);
+    for (Eigen::Index i = 0; i < got.size(); ++i) got.data()[i] = g[static_cast<std::size_t>(i)];
+    out.push_back({"embedding_weight_grad", ref::relative_error(got, ref::scatter_add_rows(dy, ids, vocab)), 1e-5});
+  }
   // Fused attention forward and backward with the model's head dim and GQA group size: two
   // sequences of 200 tokens (partial tiles, masking across tile edges).
   const int group = model.heads / model.kv_heads;
@@ -665,6 +762,12 @@ std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
     mean /= rows;
     const double expect = ref::softmax_cross_entropy(logits, targets);
     out.push_back({"cross_entropy", std::abs(mean - expect) / std::abs(expect), 1e-3});
+    // Backward, in place over the probabilities the forward left: (p - onehot) / rows.
+    cross_entropy_backward(dl->as<bf16>(), dt.as<int>(), rows, vocab, stream);
+    PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
+    out.push_back({"cross_entropy_backward",
+                   ref::relative_error(download(*dl, rows, vocab), ref::softmax_cross_entropy_backward(logits, targets)),
+                   bf16_tol});
   }
   return out;
 }
