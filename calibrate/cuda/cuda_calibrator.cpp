@@ -4,6 +4,7 @@
 #include "calibrate/cuda/cuda_calibrator.h"
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -107,8 +108,11 @@ class Recorder {
         cudaEventDestroy(r.stop);
       }
   }
-  // Starts one repetition of pass `key` (e.g. "block.forward").
+  // Starts one repetition of pass `key` (e.g. "block.forward"). The stream is idle here (end()
+  // waited for it), so a spin of 0.5 ms keeps the GPU busy while the host enqueues the whole pass:
+  // the timed span then holds no launch gaps, as in a pipeline whose host thread runs ahead.
   void begin(const std::string& key) {
+    gpu_spin(500'000, stream_);
     key_ = key;
     index_ = 0;
   }
@@ -158,13 +162,10 @@ int rotations_for(std::size_t bytes) {
   return static_cast<int>(std::clamp<std::size_t>((kL2Flush + bytes - 1) / std::max<std::size_t>(bytes, 1), 2, 8));
 }
 
+// Timing inputs and weights: filled on the GPU (kernels.h, fill_uniform), synchronously.
 void fill_random(DevBuf& b, std::uint64_t seed, float scale) {
-  const std::size_t n = b.bytes / sizeof(bf16);
-  std::vector<bf16> h(n);
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> dist(0.f, scale);
-  for (auto& v : h) v = __float2bfloat16(dist(rng));
-  PPSIM_CUDA_CHECK(cudaMemcpy(b.p, h.data(), b.bytes, cudaMemcpyHostToDevice));
+  fill_uniform(b.as<bf16>(), static_cast<std::int64_t>(b.bytes / sizeof(bf16)), seed, scale, nullptr);
+  PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 void fill_const_f32(DevBuf& b, float v) {
@@ -410,6 +411,7 @@ std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t 
     for (std::int64_t size = min_bytes; size <= max_bytes; size *= 4) {
       std::vector<double> times;
       for (int r = 0; r < repeats + 1; ++r) {
+        gpu_spin(200'000, stream);  // busy while the host enqueues the rest: no launch gap in the span
         PPSIM_CUDA_CHECK(cudaEventRecord(start, stream));
         PPSIM_CUDA_CHECK(cudaMemcpyAsync(b, a, static_cast<std::size_t>(size), cudaMemcpyDeviceToDevice, stream));
         PPSIM_CUDA_CHECK(cudaEventRecord(stop, stream));
@@ -432,13 +434,16 @@ std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t 
 
 // Times every layer's F, B and W on `stream` (a whole GPU's, or a partition's of `sm_count_target`
 // SMs) and fills p's layer timings and kernel table. `step` reports progress (may be empty).
+// Partitions timed at once pass one `sync`: every partition's set-up is done before any timing
+// starts, and all timing ends before any tear-down (whose cudaFree may synchronise the device).
 void time_layers(const CalibrationOptions& opt, cudaStream_t stream, int sm_count_target, Profile& p,
-                 const std::function<void(const std::string&)>& step) {
+                 const std::function<void(const std::string&)>& step, std::barrier<>* sync = nullptr) {
   const ModelSpec& spec = opt.model;
   Gemm gemm(CUDA_R_16BF);
   gemm.set_sm_count_target(sm_count_target);
   GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
   Recorder rec(stream);
+  if (sync) sync->arrive_and_wait();
   const std::int64_t T = model.tokens();
   const std::int64_t act = T * spec.hidden * 2;
   struct Layer {
@@ -497,6 +502,7 @@ void time_layers(const CalibrationOptions& opt, cudaStream_t stream, int sm_coun
       p.kernels.push_back(k);
     }
   }
+  if (sync) sync->arrive_and_wait();
 }
 
 }  // namespace
@@ -847,13 +853,15 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
       std::vector<Profile> each(static_cast<std::size_t>(k), p);
       std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
       std::vector<std::thread> threads;
+      std::barrier<> sync(k);
       for (int i = 0; i < k; ++i)
         threads.emplace_back([&, i] {
           try {
             PPSIM_CUDA_CHECK(cudaSetDevice(dev));
-            time_layers(opt, streams[i], p.device.sms, each[i], i == 0 ? report : nullptr);
+            time_layers(opt, streams[i], p.device.sms, each[i], i == 0 ? report : nullptr, &sync);
           } catch (...) {
             errors[i] = std::current_exception();
+            sync.arrive_and_drop();  // the others must not wait for this thread at the next barrier
           }
         });
       for (auto& t : threads) t.join();

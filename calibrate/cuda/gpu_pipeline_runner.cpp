@@ -95,6 +95,7 @@ struct GpuPipeline::Impl {
   OpId producer_of(const Op& x) const;
   void reserve_stashes();
   void init_nccl(double timeout_s);
+  void connect_links(double timeout_s);
   RankIssue begin_issue(int r) const;
   void release_if_done(RankIssue& st, int s, int m);
   void issue_compute(int r, OpId v, RankIssue& st);
@@ -108,6 +109,27 @@ struct GpuPipeline::Impl {
 };
 
 GpuPipeline::Impl::~Impl() {
+  // Non-blocking communicators: finalize all (their pending work is flushed in the background),
+  // wait up to 10 s for that, then destroy; abort instead after a failure or at the deadline.
+  if (!broken) {
+    for (auto& rk : ranks) {
+      if (!rk.nccl) continue;
+      cudaSetDevice(rk.device);
+      const ncclResult_t f = ncclCommFinalize(rk.nccl);
+      if (f != ncclSuccess && f != ncclInProgress) broken = true;
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    for (std::size_t r = 0; r < ranks.size() && !broken;) {
+      ncclResult_t st = ncclSuccess;
+      if (!ranks[r].nccl || (ncclCommGetAsyncError(ranks[r].nccl, &st) == ncclSuccess && st == ncclSuccess)) {
+        ++r;
+      } else if (st != ncclInProgress || Clock::now() > deadline) {
+        broken = true;
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    }
+  }
   for (std::size_t v = 0; v < ev_a.size(); ++v)
     for (cudaEvent_t e : {ev_a[v], ev_b[v], ev_c[v], ev_d[v]})
       if (e) cudaEventDestroy(e);
@@ -215,6 +237,56 @@ void GpuPipeline::Impl::init_nccl(double timeout_s) {
     if (s != ncclInProgress) abort_all(std::string("initialisation: ") + ncclGetErrorString(s));
     if (Clock::now() > deadline) abort_all("initialisation timed out after " + std::to_string(timeout_s) + " s");
     std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// NCCL connects a pair of ranks lazily, at their first send/recv; done inside the rank threads'
+// first iteration, that set-up would run beside other ranks' spinning NCCL kernels (and may
+// synchronise the device). So every link the schedule uses is connected here, from one thread, by
+// a one-element send/recv in a group, before any iteration.
+void GpuPipeline::Impl::connect_links(double timeout_s) {
+  const OpTable& t = *dag.table;
+  std::vector<DeviceBuffer> scratch;
+  for (auto& rk : ranks) {
+    PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
+    scratch.emplace_back(2 * sizeof(bf16));
+  }
+  auto fail = [&](const std::string& why) {
+    for (auto& rk : ranks)
+      if (rk.nccl) ncclCommAbort(rk.nccl), rk.nccl = nullptr;
+    throw cuda::CudaError("NCCL: connecting the pipeline's links: " + why);
+  };
+  for (const Resource& link : t.resources) {
+    if (!link.is_link()) continue;  // a rank
+    ncclResult_t st = ncclGroupStart();
+    for (int end = 0; end < 2 && (st == ncclSuccess || st == ncclInProgress); ++end) {
+      const int r = end == 0 ? link.src : link.dst;
+      cudaSetDevice(ranks[r].device);
+      st = end == 0 ? ncclSend(scratch[r].get(), 1, ncclBfloat16, link.dst, ranks[r].nccl, ranks[r].comm)
+                    : ncclRecv(scratch[r].get(), 1, ncclBfloat16, link.src, ranks[r].nccl, ranks[r].comm);
+    }
+    const ncclResult_t end_st = ncclGroupEnd();
+    if (st != ncclSuccess && st != ncclInProgress) fail(std::string("send/recv: ") + ncclGetErrorString(st));
+    if (end_st != ncclSuccess && end_st != ncclInProgress) fail(std::string("ncclGroupEnd: ") + ncclGetErrorString(end_st));
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+    for (int end = 0; end < 2;) {
+      Rank& rk = ranks[end == 0 ? link.src : link.dst];
+      ncclResult_t async = ncclSuccess;
+      if (ncclCommGetAsyncError(rk.nccl, &async) != ncclSuccess || (async != ncclSuccess && async != ncclInProgress))
+        fail(std::string("link ") + std::to_string(link.src) + "->" + std::to_string(link.dst) + ": " +
+             ncclGetErrorString(async));
+      cudaSetDevice(rk.device);
+      const cudaError_t q = async == ncclSuccess ? cudaStreamQuery(rk.comm) : cudaErrorNotReady;
+      if (q == cudaSuccess) {
+        ++end;
+        continue;
+      }
+      if (q != cudaErrorNotReady) fail(std::string("GPU ") + std::to_string(rk.device) + ": " + cudaGetErrorString(q));
+      if (Clock::now() > deadline)
+        fail("link " + std::to_string(link.src) + "->" + std::to_string(link.dst) + " not connected after " +
+             std::to_string(timeout_s) + " s");
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
   }
 }
 
@@ -624,11 +696,11 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
   int first = 0;
   for (int s = 0; s < S; ++s) {
     auto& rk = I.ranks[I.rank_of(s)];
-    rk.stages.push_back(s);
     PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
     const int n = partition.layers_per_stage[s];
     I.stages.push_back(std::make_unique<GpuStage>(spec, micro_batch_size, sequence_length, first, n, s == 0,
                                                   s == S - 1, M, seed, *rk.gemm, rk.compute, rk.comm));
+    rk.stages.push_back(s);  // only once it exists: the destructor resets the stages listed here
     I.stages.back()->set_inputs(s == 0 ? ids : std::vector<std::vector<int>>(),
                                 s == S - 1 ? targets : std::vector<std::vector<int>>());
     first += n;
@@ -654,7 +726,10 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
     PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
   }
-  if (!share_gpu) I.init_nccl(60.0);
+  if (!share_gpu) {
+    I.init_nccl(60.0);
+    I.connect_links(60.0);
+  }
 }
 
 GpuPipeline::~GpuPipeline() = default;

@@ -17,28 +17,11 @@ std::uint64_t layer_seed(std::uint64_t seed, int layer) {
 constexpr int kEmbeddingLayer = -1;
 constexpr int kHeadLayer = -2;
 
-std::uint64_t splitmix(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Uniform values of standard deviation `scale`, generated on the host in chunks (cheap and
-// deterministic; the values only need to be reasonable), uploaded as bf16.
+// Uniform values of standard deviation `scale`, generated on the GPU (deterministic; the values
+// only need to be reasonable).
 void fill_bf16(DeviceBuffer& b, std::uint64_t seed, float scale) {
-  const std::size_t n = b.bytes() / sizeof(bf16), chunk = std::size_t(1) << 22;
-  std::vector<bf16> h(std::min(n, chunk));
-  std::uint64_t state = seed;
-  const float a = scale * std::sqrt(3.f);
-  for (std::size_t done = 0; done < n; done += chunk) {
-    const std::size_t len = std::min(chunk, n - done);
-    for (std::size_t i = 0; i < len; ++i) {
-      const float u = float(splitmix(state) >> 40) * (1.f / float(1 << 24));  // [0, 1)
-      h[i] = __float2bfloat16((2.f * u - 1.f) * a);
-    }
-    PPSIM_CUDA_CHECK(cudaMemcpy(b.as<bf16>() + done, h.data(), len * sizeof(bf16), cudaMemcpyHostToDevice));
-  }
+  cuda::fill_uniform(b.as<bf16>(), static_cast<std::int64_t>(b.bytes() / sizeof(bf16)), seed, scale, nullptr);
+  PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 void fill_f32(DeviceBuffer& b, float v) {

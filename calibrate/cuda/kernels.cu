@@ -34,6 +34,29 @@ __device__ float block_max(float v, float* shared) {
   return m;
 }
 
+__device__ std::uint64_t splitmix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+__global__ void fill_uniform_k(bf16* x, std::int64_t n, std::uint64_t seed, float half_width) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const float u = float(splitmix64(seed ^ (std::uint64_t(i) * 0xd1b54a32d192ed03ULL)) >> 40) * (1.f / 16777216.f);
+    x[i] = to_b((2.f * u - 1.f) * half_width);
+  }
+}
+
+__global__ void gpu_spin_k(std::int64_t ns) {
+  std::uint64_t t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < static_cast<std::uint64_t>(ns));
+}
+
 __global__ void norm_forward_k(bool ln, const bf16* x, const float* gain, const float* bias, bf16* y, float* mean_out,
                                float* rstd_out, int cols) {
   __shared__ float sh[32];
@@ -215,6 +238,18 @@ void cross_entropy_backward(bf16* p, const int* targets, int rows, int vocab, cu
   const std::int64_t n = std::int64_t(rows) * vocab;
   cross_entropy_backward_k<<<grid_for(n), kThreads, 0, s>>>(p, targets, n, vocab, 1.f / rows);
   PPSIM_LAUNCH_CHECK("cross_entropy_backward");
+}
+
+void fill_uniform(bf16* x, std::int64_t n, std::uint64_t seed, float stddev, cudaStream_t s) {
+  if (n <= 0) return;
+  const std::int64_t blocks = std::min<std::int64_t>((n + kThreads - 1) / kThreads, 65536);
+  fill_uniform_k<<<static_cast<unsigned>(blocks), kThreads, 0, s>>>(x, n, seed, stddev * 1.7320508f);  // sqrt(3)
+  PPSIM_LAUNCH_CHECK("fill_uniform");
+}
+
+void gpu_spin(std::int64_t ns, cudaStream_t s) {
+  gpu_spin_k<<<1, 1, 0, s>>>(ns);
+  PPSIM_LAUNCH_CHECK("gpu_spin");
 }
 
 }  // namespace ppsim::cuda

@@ -27,6 +27,13 @@ void embedding_forward(const int* ids, const bf16* table, bf16* out, int tokens,
 void embedding_weight_grad(const int* ids, const bf16* dy, float* dtable, int tokens, int hidden, cudaStream_t s);
 // Per row: loss[r] = lse - logit[target]; logits replaced by softmax probabilities.
 void cross_entropy_forward(bf16* logits_to_probs, const int* targets, float* loss, int rows, int vocab, cudaStream_t s);
+// x[i] = pseudo-random values, uniform with standard deviation `stddev`, from a counter hash of
+// (seed, i): deterministic, and any size fills in one pass on the GPU (a host generator took tens
+// of seconds for a large model's embedding and LM-head tables).
+void fill_uniform(bf16* x, std::int64_t n, std::uint64_t seed, float stddev, cudaStream_t s);
+// Keeps `s` busy for about `ns` nanoseconds (one thread reading the GPU's global timer): lets the
+// host enqueue work behind it before the GPU reaches it, so that a timed span holds no launch gap.
+void gpu_spin(std::int64_t ns, cudaStream_t s);
 // d = (p - onehot(target)) / rows, in place.
 void cross_entropy_backward(bf16* probs_to_grad, const int* targets, int rows, int vocab, cudaStream_t s);
 

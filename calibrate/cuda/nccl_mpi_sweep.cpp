@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "calibrate/cuda/check.h"
+#include "calibrate/cuda/kernels.h"
 #include "calibrate/mpi/mpi_check.h"
 #include "calibrate/mpi/mpi_session.h"
 #include "sim/error.h"
@@ -28,11 +29,24 @@ struct Endpoint {
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
   void* buf = nullptr;
+  cudaEvent_t start = nullptr, stop = nullptr;  // rank 0 times the round trip on its GPU
 
   ~Endpoint() {
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
     if (buf) cudaFree(buf);
     if (stream) cudaStreamDestroy(stream);
-    if (comm) ncclCommDestroy(comm);
+    if (!comm) return;
+    // A non-blocking communicator: finalize, wait (10 s at most) for its background work, destroy;
+    // abort if that fails.
+    ncclResult_t st = ncclCommFinalize(comm);
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (st == ncclInProgress && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      if (ncclCommGetAsyncError(comm, &st) != ncclSuccess) break;
+    }
+    if (st == ncclSuccess) ncclCommDestroy(comm);
+    else ncclCommAbort(comm);
   }
 
   std::string where() const {
@@ -116,6 +130,8 @@ InterNodeSweep nccl_mpi_ping_pong(const World& world, const SweepSettings& in) {
   e.wait_ready("ncclCommInitRankConfig");
   PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&e.stream, cudaStreamNonBlocking));
   PPSIM_CUDA_CHECK(cudaMalloc(&e.buf, static_cast<std::size_t>(s.max_bytes)));
+  PPSIM_CUDA_CHECK(cudaEventCreate(&e.start));
+  PPSIM_CUDA_CHECK(cudaEventCreate(&e.stop));
 
   const int peer = 1 - world.rank;
   InterNodeSweep out;
@@ -123,11 +139,17 @@ InterNodeSweep nccl_mpi_ping_pong(const World& world, const SweepSettings& in) {
     std::vector<double> times;
     for (int r = 0; r < s.warmup + s.repeats; ++r) {
       if (world.rank == 0) {
-        const auto t0 = Clock::now();
+        // Timed with CUDA events on rank 0's GPU; a 2 ms spin first lets the host enqueue the send
+        // and the recv before the clock starts, so no host launch gap is in the round trip.
+        cuda::gpu_spin(2'000'000, e.stream);
+        PPSIM_CUDA_CHECK(cudaEventRecord(e.start, e.stream));
         e.send(size, peer);
         e.recv(size, peer);
+        PPSIM_CUDA_CHECK(cudaEventRecord(e.stop, e.stream));
         e.wait_stream("ncclSend/ncclRecv ping-pong");
-        if (r >= s.warmup) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / 2.0);
+        float ms = 0;
+        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, e.start, e.stop));
+        if (r >= s.warmup) times.push_back(double(ms) * 1e-3 / 2.0);
       } else {
         e.recv(size, peer);
         e.send(size, peer);

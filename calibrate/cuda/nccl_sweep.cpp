@@ -3,12 +3,15 @@
 // operation and the devices. NOT YET RUN ON A GPU.
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "calibrate/cuda/check.h"
 #include "calibrate/cuda/cuda_calibrator.h"
+#include "calibrate/cuda/kernels.h"
 
 namespace ppsim::cuda {
 namespace {
@@ -78,48 +81,101 @@ std::vector<TransferSample> nccl_send_recv_sweep(int gpu_a, int gpu_b, std::int6
   p.check(ncclGetUniqueId(&id), "ncclGetUniqueId");
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
-  p.check(ncclGroupStart(), "ncclGroupStart");
-  for (int i = 0; i < 2; ++i) {
-    PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[i]));
-    p.check(ncclCommInitRankConfig(&p.comm[i], 2, id, i, &config), "ncclCommInitRankConfig");
-  }
-  p.check(ncclGroupEnd(), "ncclGroupEnd (init)");
+  // A group must be closed before its communicators are aborted (an abort inside an open group
+  // only queues its clean-up), so a failure inside it ends the group first.
+  auto in_group = [&](const char* what, const std::function<void()>& calls) {
+    p.check(ncclGroupStart(), "ncclGroupStart");
+    try {
+      calls();
+    } catch (...) {
+      ncclGroupEnd();
+      throw;
+    }
+    p.check(ncclGroupEnd(), what);
+  };
+  in_group("ncclGroupEnd (init)", [&] {
+    for (int i = 0; i < 2; ++i) {
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[i]));
+      p.check(ncclCommInitRankConfig(&p.comm[i], 2, id, i, &config), "ncclCommInitRankConfig");
+    }
+  });
   p.wait_ready("ncclCommInitRankConfig");
 
   void* buf[2] = {nullptr, nullptr};
-  for (int i = 0; i < 2; ++i) {
-    PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[i]));
-    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&p.stream[i], cudaStreamNonBlocking));
-    PPSIM_CUDA_CHECK(cudaMalloc(&buf[i], static_cast<std::size_t>(max_bytes)));
-  }
+  cudaEvent_t posted = nullptr, start = nullptr, stop = nullptr;
+  auto release = [&] {
+    for (int i = 0; i < 2; ++i) {
+      cudaSetDevice(p.dev[i]);
+      if (buf[i]) cudaFree(buf[i]);
+    }
+    cudaSetDevice(p.dev[0]);
+    if (posted) cudaEventDestroy(posted);
+    cudaSetDevice(p.dev[1]);
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+  };
   std::vector<TransferSample> out;
   try {
+    for (int i = 0; i < 2; ++i) {
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[i]));
+      PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&p.stream[i], cudaStreamNonBlocking));
+      PPSIM_CUDA_CHECK(cudaMalloc(&buf[i], static_cast<std::size_t>(max_bytes)));
+    }
+    PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
+    PPSIM_CUDA_CHECK(cudaEventCreateWithFlags(&posted, cudaEventDisableTiming));
+    PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+    PPSIM_CUDA_CHECK(cudaEventCreate(&start));
+    PPSIM_CUDA_CHECK(cudaEventCreate(&stop));
+    // Timed on the receiver's GPU with CUDA events, as the GPU pipeline runner times its transfers:
+    // the sender's stream first spins for 2 ms while the host enqueues the rest, and the receiver's
+    // stream starts its clock only when the sender's reaches the send, so the span is the transfer
+    // itself, from both ends ready to the data received, without the host's launch overhead (a
+    // host clock put tens of microseconds of it into every sample).
     for (std::int64_t size = min_bytes; size <= max_bytes; size *= 4) {
       std::vector<double> times;
       for (int r = 0; r < repeats + 1; ++r) {  // the first run of each size is a warm-up
-        const auto t0 = Clock::now();
-        p.check(ncclGroupStart(), "ncclGroupStart");
         PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
-        p.check(ncclSend(buf[0], static_cast<std::size_t>(size), ncclInt8, 1, p.comm[0], p.stream[0]), "ncclSend");
+        gpu_spin(2'000'000, p.stream[0]);
+        PPSIM_CUDA_CHECK(cudaEventRecord(posted, p.stream[0]));
         PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
-        p.check(ncclRecv(buf[1], static_cast<std::size_t>(size), ncclInt8, 0, p.comm[1], p.stream[1]), "ncclRecv");
-        p.check(ncclGroupEnd(), "ncclGroupEnd (send/recv)");
+        PPSIM_CUDA_CHECK(cudaStreamWaitEvent(p.stream[1], posted, 0));
+        PPSIM_CUDA_CHECK(cudaEventRecord(start, p.stream[1]));
+        in_group("ncclGroupEnd (send/recv)", [&] {
+          PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
+          p.check(ncclSend(buf[0], static_cast<std::size_t>(size), ncclInt8, 1, p.comm[0], p.stream[0]), "ncclSend");
+          PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+          p.check(ncclRecv(buf[1], static_cast<std::size_t>(size), ncclInt8, 0, p.comm[1], p.stream[1]), "ncclRecv");
+        });
         p.wait_ready("ncclSend/ncclRecv launch");
+        PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+        PPSIM_CUDA_CHECK(cudaEventRecord(stop, p.stream[1]));
         p.wait_streams("ncclSend/ncclRecv");
-        if (r > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        float ms = 0;
+        PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+        if (r > 0) times.push_back(double(ms) * 1e-3);
       }
       std::sort(times.begin(), times.end());
       out.push_back({size, times[times.size() / 2]});
     }
   } catch (...) {
-    for (int i = 0; i < 2; ++i) cudaFree(buf[i]);
+    release();
+    for (auto& c : p.comm)
+      if (c) ncclCommAbort(c), c = nullptr;
     throw;
   }
+  release();
+  // Non-blocking communicators: finalize (flushes their work), wait, then destroy.
   for (int i = 0; i < 2; ++i) {
     cudaSetDevice(p.dev[i]);
-    cudaFree(buf[i]);
+    p.check(ncclCommFinalize(p.comm[i]), "ncclCommFinalize");
+  }
+  p.wait_ready("ncclCommFinalize");
+  for (int i = 0; i < 2; ++i) {
+    cudaSetDevice(p.dev[i]);
     cudaStreamDestroy(p.stream[i]);
     ncclCommDestroy(p.comm[i]);
+    p.comm[i] = nullptr;
   }
   return out;
 }
