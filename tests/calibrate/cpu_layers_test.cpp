@@ -7,6 +7,7 @@
 
 #include "calibrate/cpu/layers.h"
 #include "calibrate/reference.h"
+#include "tests/calibrate/finite_differences.h"
 
 namespace ppsim {
 namespace {
@@ -40,18 +41,11 @@ constexpr int kTokens = kSeq * kMicroBatch;
 
 // Central differences of f w.r.t. every element of `param`, compared with `analytic`.
 double max_fd_error(Matrix<double>& param, const Matrix<double>& analytic, const std::function<double()>& f) {
-  const double h = 1e-6;
+  const Matrix<double> fd = test::numeric_gradient(param, f);
   double worst = 0, scale = 1e-3;
-  for (Eigen::Index i = 0; i < param.size(); ++i) {
-    const double saved = param.data()[i];
-    param.data()[i] = saved + h;
-    const double up = f();
-    param.data()[i] = saved - h;
-    const double down = f();
-    param.data()[i] = saved;
-    const double fd = (up - down) / (2 * h);
-    worst = std::max(worst, std::abs(fd - analytic.data()[i]));
-    scale = std::max(scale, std::abs(fd));
+  for (Eigen::Index i = 0; i < fd.size(); ++i) {
+    worst = std::max(worst, std::abs(fd.data()[i] - analytic.data()[i]));
+    scale = std::max(scale, std::abs(fd.data()[i]));
   }
   return worst / scale;
 }

@@ -12,6 +12,7 @@
 
 #include "calibrate/cuda/cuda_calibrator.h"
 #include "calibrate/cuda/flash_attention.h"
+#include "tests/calibrate/finite_differences.h"
 #endif
 
 namespace ppsim {
@@ -49,20 +50,8 @@ TEST(CudaBackend, AttentionBackwardReferenceMatchesFiniteDifferences) {
     for (Eigen::Index i = 0; i < o.size(); ++i) s += o.data()[i] * dout.data()[i];
     return s;
   };
-  const double eps = 1e-6;
-  for (auto [x, grad, name] : {std::tuple{&q, &g.dq, "dq"}, std::tuple{&k, &g.dk, "dk"}, std::tuple{&v, &g.dv, "dv"}}) {
-    ref::RefMatrix fd(x->rows(), x->cols());
-    for (Eigen::Index i = 0; i < x->size(); ++i) {
-      const double keep = x->data()[i];
-      x->data()[i] = keep + eps;
-      const double up = loss();
-      x->data()[i] = keep - eps;
-      const double down = loss();
-      x->data()[i] = keep;
-      fd.data()[i] = (up - down) / (2 * eps);
-    }
-    EXPECT_LE(ref::relative_error(*grad, fd), 1e-7) << name;
-  }
+  for (auto [x, grad, name] : {std::tuple{&q, &g.dq, "dq"}, std::tuple{&k, &g.dk, "dk"}, std::tuple{&v, &g.dv, "dv"}})
+    EXPECT_LE(ref::relative_error(*grad, test::numeric_gradient(*x, loss)), 1e-7) << name;
 }
 
 // The fused attention kernels (forward O, backward dQ/dK/dV) against the float64 reference for

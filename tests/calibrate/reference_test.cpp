@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "calibrate/reference.h"
+#include "tests/calibrate/finite_differences.h"
 
 namespace ppsim {
 namespace {
@@ -13,21 +14,7 @@ namespace {
 using ref::RefMatrix;
 using ref::RefVector;
 
-// d loss / d m(i) for every element of m, by central differences (m is restored).
-template <class M>
-M numeric_gradient(M& m, const std::function<double()>& loss, double h = 1e-6) {
-  M g(m.rows(), m.cols());
-  for (Eigen::Index i = 0; i < m.size(); ++i) {
-    const double keep = m.data()[i];
-    m.data()[i] = keep + h;
-    const double up = loss();
-    m.data()[i] = keep - h;
-    const double down = loss();
-    m.data()[i] = keep;
-    g.data()[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
+using test::numeric_gradient;
 
 double dot(const RefMatrix& a, const RefMatrix& b) { return (a.array() * b.array()).sum(); }
 
