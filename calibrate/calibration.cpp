@@ -96,6 +96,21 @@ std::string summary_table(const Profile& p) {
       o << "not measured: " << t.reason << "\n";
     }
   };
+  // Every timed kernel with a FLOP count against the measured GEMM peak (the yardstick: GEMMs
+  // at cuBLASLt's own speed, fused attention at half of it or more).
+  if (p.device.gemm_peak_tflops > 0) {
+    std::snprintf(line, sizeof line, "\nGEMM peak (8192^3 bf16, cuBLASLt, these SMs): %.1f TFLOP/s\n",
+                  p.device.gemm_peak_tflops);
+    o << line;
+    std::snprintf(line, sizeof line, "%-10s %-16s %-30s %9s %9s\n", "layer", "pass", "kernel", "TFLOP/s", "of peak");
+    o << line;
+    for (const auto& k : p.kernels) {
+      if (k.timing.tflops <= 0 || k.layer == "check") continue;
+      std::snprintf(line, sizeof line, "%-10s %-16s %-30s %9.1f %8.1f%%\n", k.layer.c_str(), k.pass.c_str(),
+                    k.name.c_str(), k.timing.tflops, 100.0 * k.timing.tflops / p.device.gemm_peak_tflops);
+      o << line;
+    }
+  }
   transfer_line("transfer", p.transfer);
   if (p.inter_node) transfer_line("inter-node transfer", *p.inter_node);
   double worst = -1;

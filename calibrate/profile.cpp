@@ -217,6 +217,7 @@ std::string profile_to_yaml(const Profile& p) {
     out << YAML::Key << "memory_clock_mhz" << YAML::Value << p.device.memory_clock_mhz;
     if (p.device.sms > 0) out << YAML::Key << "sms" << YAML::Value << p.device.sms;
     if (p.device.sms > 0) out << YAML::Key << "partitions" << YAML::Value << std::max(1, p.device.partitions);
+    if (p.device.gemm_peak_tflops > 0) out << YAML::Key << "gemm_peak_tflops" << YAML::Value << num(p.device.gemm_peak_tflops);
   }
   out << YAML::EndMap;
 
@@ -302,6 +303,8 @@ Profile parse_profile(const std::string& text, const std::string& name) {
   if (p.device.sms < 0) r.fail(dev["sms"], "device.sms must be 0 (whole GPU) or a positive SM count");
   p.device.partitions = r.get_or<int>(dev, "partitions", "device.", p.device.sms > 0 ? 1 : 0);
   if (p.device.partitions < 0) r.fail(dev["partitions"], "device.partitions must not be negative");
+  p.device.gemm_peak_tflops = r.get_or<double>(dev, "gemm_peak_tflops", "device.", 0.0);
+  if (p.device.gemm_peak_tflops < 0) r.fail(dev["gemm_peak_tflops"], "device.gemm_peak_tflops must not be negative");
 
   const YAML::Node cfg = r.map(root, "configuration", "");
   const YAML::Node m = r.map(cfg, "model", "configuration.");

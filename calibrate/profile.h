@@ -26,6 +26,8 @@ struct DeviceInfo {
   int memory_clock_mhz = 0;    // cuda only
   int sms = 0;                 // cuda only: the SM partition the layers ran on (calibrate --sms); 0 = whole GPU
   int partitions = 0;          // with sms: how many such partitions ran the layers at once (--partitions)
+  double gemm_peak_tflops = 0; // cuda: a large square bf16 GEMM on the same SMs, the yardstick for every
+                               // kernel's TFLOP/s (0: not measured)
 };
 
 // Spread of repeated timings of one region.

@@ -432,6 +432,27 @@ std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t 
 }
 
 
+// The yardstick for every kernel's TFLOP/s: a large square bf16 GEMM (8192^3, 1.1 TFLOP) through
+// the same cuBLASLt path, on `stream`'s SMs; the median of 10 runs after 3 warm-ups.
+double measure_gemm_peak_tflops(cudaStream_t stream, int sm_count_target) {
+  constexpr int n = 8192;
+  Gemm gemm(CUDA_R_16BF);
+  gemm.set_sm_count_target(sm_count_target);
+  DevBuf a(std::size_t(n) * n * sizeof(bf16)), b(std::size_t(n) * n * sizeof(bf16)), c(std::size_t(n) * n * sizeof(bf16));
+  fill_random(a, 7, 1.f);
+  fill_random(b, 8, 1.f);
+  const GemmShape shape{false, false, n, n, n, n, n, n};
+  Recorder rec(stream);
+  std::vector<TimeNs> samples;
+  for (int i = 0; i < 13; ++i) {
+    rec.begin("peak");
+    rec.region("gemm", Gemm::flops(shape), [&] { gemm.run(shape, a.p, b.p, c.p, 0.f, stream); });
+    const TimeNs t = rec.end(false);
+    if (i >= 3) samples.push_back(t);
+  }
+  return summarize(samples, Gemm::flops(shape)).tflops;
+}
+
 // Times every layer's F, B and W on `stream` (a whole GPU's, or a partition's of `sm_count_target`
 // SMs) and fills p's layer timings and kernel table. `step` reports progress (may be empty).
 // Partitions timed at once pass one `sync`: every partition's set-up is done before any timing
@@ -847,6 +868,7 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
     std::vector<cudaStream_t> streams;
     for (int i = 0; i < k; ++i) streams.push_back(partition->create_stream(i));
     stream = streams.front();
+    p.device.gemm_peak_tflops = measure_gemm_peak_tflops(stream, p.device.sms);
     if (k == 1) {
       time_layers(opt, stream, p.device.sms, p, report);
     } else {
@@ -871,6 +893,7 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
     }
   } else {
     PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    p.device.gemm_peak_tflops = measure_gemm_peak_tflops(stream, 0);
     time_layers(opt, stream, 0, p, report);
   }
   if (!partition) PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));

@@ -1,4 +1,5 @@
 // Profiles survive save and load unchanged, and broken ones fail with file:line messages.
+#include "calibrate/calibration.h"
 #include "calibrate/profile.h"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ namespace {
 Profile sample_profile() {
   Profile p;
   p.ppsim_version = "0.1.0";
-  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64, 2};
+  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64, 2, 700.0};
   p.model.name = "tiny";
   p.model.layers = 4;
   p.model.hidden = 256;
@@ -81,6 +82,7 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.device.memory_clock_mhz, 2619);
   EXPECT_EQ(q.device.sms, 64);
   EXPECT_EQ(q.device.partitions, 2);
+  EXPECT_EQ(q.device.gemm_peak_tflops, 700.0);
   EXPECT_EQ(q.model.name, "tiny");
   EXPECT_EQ(q.model.hidden, 256);
   EXPECT_EQ(q.model.kv_heads, 2);
@@ -220,6 +222,7 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   expect_error("kind: cuda", "kind: tpu", "device.kind");
   expect_error("sms: 64", "sms: -8", "device.sms must be 0");
   expect_error("partitions: 2", "partitions: -1", "device.partitions must not be negative");
+  expect_error("gemm_peak_tflops: 700", "gemm_peak_tflops: -1", "device.gemm_peak_tflops must not be negative");
   expect_error("mean_ns: 1040", "mean_ns: -5", "layers.block.forward.mean_ns' must not be negative");
   expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
   expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
@@ -256,6 +259,25 @@ TEST(Profile, FitTransferFallsBackWhenTimesDoNotGrow) {
   EXPECT_NEAR(t.fit.alpha_s, 2e-6, 1e-12);
   EXPECT_NEAR(t.fit.beta_bytes_per_s, 1e9, 1e-3 * 1e9);
   EXPECT_EQ(t.method, "nccl");
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// With a measured GEMM peak, the summary sets every kernel with a FLOP count against it.
+TEST(Profile, SummaryComparesKernelsWithTheGemmPeak) {
+  Profile p = sample_profile();
+  const std::string text = summary_table(p);
+  EXPECT_NE(text.find("GEMM peak (8192^3 bf16, cuBLASLt, these SMs): 700.0 TFLOP/s"), std::string::npos) << text;
+  // qkv_gemm: 1e9 flop in 300 ns = 3.3 TFLOP/s = 0.5 % of 700; norm1 has no FLOP count: not listed.
+  EXPECT_NE(text.find("block      forward          qkv_gemm                             3.3      0.5%"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("norm1 "), std::string::npos) << text;
+  p.device.gemm_peak_tflops = 0;
+  EXPECT_EQ(summary_table(p).find("GEMM peak"), std::string::npos);
 }
 
 }  // namespace
