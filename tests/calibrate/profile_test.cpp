@@ -278,6 +278,12 @@ TEST(Profile, SummaryComparesKernelsWithTheGemmPeak) {
   EXPECT_EQ(text.find("norm1 "), std::string::npos) << text;
   p.device.gemm_peak_tflops = 0;
   EXPECT_EQ(summary_table(p).find("GEMM peak"), std::string::npos);
+  // Mean (what the simulator takes) beside the median: block forward 1040 / 1000 ns; the
+  // embedding's passes record no mean ("-").
+  p.block.forward.mean_ns = 1500;
+  const std::string t2 = summary_table(p);
+  EXPECT_TRUE(std::regex_search(t2, std::regex("block +forward +1\\.5 +1\\.0 +0\\.9 \\.\\. 1\\.1"))) << t2;
+  EXPECT_TRUE(std::regex_search(t2, std::regex("embedding +forward +- +0\\.1 "))) << t2;
 }
 
 }  // namespace
