@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Predicted vs measured on this machine's CPU: P = 2 runs of gpipe, 1f1b, zb-h1 and zb-h2 on the
 # tiny model (examples/measure-tiny-1f1b.yaml with the schedule swapped). Each run calibrates the
-# layers first, measures 7 iterations (the median one is compared) and prints one table row.
-# Usage: scripts/validate_cpu.sh [build/ppsim] [repeats]
+# layers first, measures 7 iterations (the median one is compared) and prints one table row, then
+# a summary line. SCHEDULES="..." picks others; interleaved-1f1b runs with 2 chunks per rank
+# (partition [2, 2, 2, 2]).
+# Usage: [SCHEDULES="gpipe 1f1b ..."] scripts/validate_cpu.sh [build/ppsim] [repeats]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ppsim=${1:-build/ppsim}
@@ -11,8 +13,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "| schedule | P | M | predicted makespan | measured makespan | throughput error |"
 echo "|---|---|---|---|---|---|"
-for kind in gpipe 1f1b zb-h1 zb-h2; do
-  sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-tiny-1f1b.yaml > "$tmp/$kind.yaml"
+for kind in ${SCHEDULES:-gpipe 1f1b zb-h1 zb-h2}; do
+  if [ "$kind" = interleaved-1f1b ]; then
+    sed "s/^schedule: 1f1b/schedule: $kind\nchunks: 2/; s/^partition: \[4, 4\]/partition: [2, 2, 2, 2]/" \
+      examples/measure-tiny-1f1b.yaml > "$tmp/$kind.yaml"
+  else
+    sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-tiny-1f1b.yaml > "$tmp/$kind.yaml"
+  fi
   for i in $(seq "$repeats"); do
     "$ppsim" measure "$tmp/$kind.yaml" --compare --iterations 7 --warmup 2 --json "$tmp/r.json" >/dev/null 2>&1
     python3 - "$tmp/r.json" "$kind" "$tmp/errors" <<'PY'
