@@ -1,6 +1,6 @@
 #include "calibrate/cpu/cpu_calibrator.h"
 
-#include "calibrate/cpu/allocator.h"
+#include "sim/allocator.h"
 
 #include <unistd.h>
 
@@ -228,7 +228,7 @@ std::vector<NumericsResult> check_cpu_numerics(const ModelSpec& model) {
 }
 
 Profile calibrate_cpu(const CalibrationOptions& opt) {
-  cpu::keep_freed_memory_for_reuse();  // the same allocator behaviour as `ppsim measure`
+  keep_freed_memory_for_reuse();  // the same allocator behaviour as `ppsim measure`
   if (opt.repeats < 1) throw InputError("--repeats must be at least 1");
   if (opt.warmup < 1) throw InputError("calibration needs at least one warm-up run");
   if (opt.micro_batch_size < 1) throw InputError("--micro-batch-size must be at least 1");

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "calibrate/cpu/affinity.h"
-#include "calibrate/cpu/allocator.h"
+#include "sim/allocator.h"
 #include "calibrate/measure/mailbox.h"
 #include "sim/error.h"
 

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string>
 
+#include "sim/allocator.h"
 #include "sim/cli/commands.h"
 
 namespace {
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
+  ppsim::keep_freed_memory_for_reuse();  // before the first large allocation (sim/allocator.h)
   const std::string cmd = argv[1];
   if (cmd == "simulate") return ppsim::cli::run_simulate(argc - 1, argv + 1);
   if (cmd == "calibrate") return ppsim::cli::run_calibrate(argc - 1, argv + 1);

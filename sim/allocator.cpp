@@ -1,12 +1,12 @@
-#include "calibrate/cpu/allocator.h"
+#include "sim/allocator.h"
 
 #include <malloc.h>
 
-namespace ppsim::cpu {
+namespace ppsim {
 
 void keep_freed_memory_for_reuse() {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
-}  // namespace ppsim::cpu
+}  // namespace ppsim
