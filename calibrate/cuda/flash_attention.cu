@@ -66,6 +66,15 @@ __device__ __forceinline__ std::uint32_t pack(float lo, float hi) {
   return *reinterpret_cast<const std::uint32_t*>(&v);
 }
 
+// Two adjacent m16n8 accumulator fragments (columns 16kk .. 16kk+15 of a 16-row tile) as the bf16
+// m16k16 A operand of the next mma: the C layout of mma.sync is the A layout split in halves.
+__device__ __forceinline__ void c_pair_as_a(const float (*c)[4], int kk, std::uint32_t a[4]) {
+  a[0] = pack(c[2 * kk][0], c[2 * kk][1]);
+  a[1] = pack(c[2 * kk][2], c[2 * kk][3]);
+  a[2] = pack(c[2 * kk + 1][0], c[2 * kk + 1][1]);
+  a[3] = pack(c[2 * kk + 1][2], c[2 * kk + 1][3]);
+}
+
 // ldmatrix lane addresses (row, column) inside a 16 x 16 block, for the three operand kinds.
 // A from a row-major [m][k] tile: matrices (m0-7,k0-7) (m8-15,k0-7) (m0-7,k8-15) (m8-15,k8-15).
 __device__ __forceinline__ int a_row(int lane) { return lane % 16; }
@@ -211,8 +220,8 @@ __global__ void __launch_bounds__(kFwdThreads) flash_fwd_k(const bf16* __restric
       // O += P V, P from registers (bf16), V via ldmatrix.trans.
 #pragma unroll
       for (int kk = 0; kk < Bc / 16; ++kk) {
-        const std::uint32_t a[4] = {pack(s[2 * kk][0], s[2 * kk][1]), pack(s[2 * kk][2], s[2 * kk][3]),
-                                    pack(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        std::uint32_t a[4];
+        c_pair_as_a(s, kk, a);
 #pragma unroll
         for (int np = 0; np < D / 16; ++np) {
           std::uint32_t bfr[4];
@@ -377,12 +386,9 @@ __global__ void __launch_bounds__(kBwdThreads)
     // dV += Pᵀ dO, dK += dSᵀ Q (B operands via ldmatrix.trans); dSᵀ to shared memory for dQ.
 #pragma unroll
     for (int kk = 0; kk < Br / 16; ++kk) {
-      const std::uint32_t ap[4] = {pack(st[2 * kk][0], st[2 * kk][1]), pack(st[2 * kk][2], st[2 * kk][3]),
-                                   pack(st[2 * kk + 1][0], st[2 * kk + 1][1]),
-                                   pack(st[2 * kk + 1][2], st[2 * kk + 1][3])};
-      const std::uint32_t ads[4] = {pack(dpt[2 * kk][0], dpt[2 * kk][1]), pack(dpt[2 * kk][2], dpt[2 * kk][3]),
-                                    pack(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]),
-                                    pack(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
+      std::uint32_t ap[4], ads[4];
+      c_pair_as_a(st, kk, ap);
+      c_pair_as_a(dpt, kk, ads);
 #pragma unroll
       for (int np = 0; np < D / 16; ++np) {
         std::uint32_t bfr[4];
