@@ -215,9 +215,9 @@ double head_forward(const ModelSpec& spec, const cpu::HeadWeights<double>& w, co
   return softmax_cross_entropy(matmul(n, transpose(w.w_out)), targets);
 }
 
-double relative_error(const RefMatrix& a, const RefMatrix& b) {
+double relative_error(const RefMatrix& a, const RefMatrix& b, double floor) {
   assert(a.rows() == b.rows() && a.cols() == b.cols());
-  double scale = 0, worst = 0;
+  double scale = floor, worst = 0;
   for (Eigen::Index i = 0; i < b.size(); ++i) scale = std::max(scale, std::abs(b.data()[i]));
   for (Eigen::Index i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a.data()[i] - b.data()[i]));
   return worst / (scale + 1e-300);

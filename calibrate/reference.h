@@ -56,7 +56,9 @@ RefMatrix block_forward(const ModelSpec& spec, const cpu::BlockWeights<double>& 
 double head_forward(const ModelSpec& spec, const cpu::HeadWeights<double>& w, const RefMatrix& x,
                     const cpu::Tokens& targets);
 
-// Largest |a - b| / (max|b| + tiny) over all elements: the error measure the numerics tests use.
-double relative_error(const RefMatrix& a, const RefMatrix& b);
+// Largest |a - b| / (max(max|b|, floor) + tiny) over all elements: the error measure the numerics
+// tests use. `floor` keeps results that are (nearly) zero, where rounding alone is "infinitely"
+// wrong relative to them, measured against a scale the caller knows.
+double relative_error(const RefMatrix& a, const RefMatrix& b, double floor = 0);
 
 }  // namespace ppsim::ref

@@ -76,8 +76,8 @@ struct GpuPipeline::Impl {
   std::vector<TimeNs> raw_a, raw_b, raw_c, raw_d;  // ns since the rank's t0 event
   bool broken = false;
   // Sharing one GPU: the SM partitions (they own the ranks' streams) and the global issue order.
-  bool shared = false;
   std::unique_ptr<cuda::SmPartitions> partitions;
+  bool shared() const { return partitions != nullptr; }
   std::vector<OpId> global_order;
 
   // One rank's stash bookkeeping during an iteration: a stash goes back to its stage's pool once
@@ -142,8 +142,8 @@ GpuPipeline::Impl::~Impl() {
       else ncclCommDestroy(ranks[r].nccl);
     }
     if (ranks[r].t0) cudaEventDestroy(ranks[r].t0);
-    if (!shared && ranks[r].compute) cudaStreamDestroy(ranks[r].compute);
-    if (!shared && ranks[r].comm) cudaStreamDestroy(ranks[r].comm);
+    if (!shared() && ranks[r].compute) cudaStreamDestroy(ranks[r].compute);
+    if (!shared() && ranks[r].comm) cudaStreamDestroy(ranks[r].comm);
   }
   partitions.reset();  // its streams and green contexts, after everything that used them
 }
@@ -536,7 +536,7 @@ Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& al
   const int P = schedule.ranks;
   std::vector<TimeNs> offset(P, 0);
   alignment_error = 0;
-  if (shared) {
+  if (shared()) {
     try {
       run_shared_iteration(o.timeout_s);
     } catch (...) {
@@ -578,7 +578,7 @@ Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& al
   const OpTable& t = *dag.table;
   Timeline tl;
   tl.table = dag.table;
-  tl.source = shared ? "measured (cuda, one GPU shared)" : "measured (cuda)";
+  tl.source = shared() ? "measured (cuda, one GPU shared)" : "measured (cuda)";
   tl.start.assign(t.ops.size(), 0);
   tl.end.assign(t.ops.size(), 0);
   for (OpId v = 0; v < t.ops.size(); ++v) {
@@ -666,7 +666,6 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
       I.action_of[v] = a;
     }
   I.order = ppsim::gpu::issue_order(dag);
-  I.shared = share_gpu;
   if (share_gpu) {
     I.global_order = global_issue_order(dag);
     I.partitions = std::make_unique<cuda::SmPartitions>(gpus[0], P);
@@ -759,7 +758,7 @@ GpuMeasuredRun GpuPipeline::run(const GpuMeasureOptions& o) {
     if (r) g += ",";
     g += std::to_string(I.gpus[r]);
   }
-  if (I.shared)
+  if (I.shared())
     result.notes = std::to_string(I.schedule.ranks) + " ranks sharing GPU " + std::to_string(I.gpus[0]) + ", " +
                    std::to_string(I.partitions->sms_per_partition()) + " of its " +
                    std::to_string(I.partitions->device_sms()) +

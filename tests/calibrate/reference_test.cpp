@@ -70,5 +70,21 @@ TEST(Reference, GatherAndScatterAddAreAdjoint) {
   EXPECT_EQ(d.row(3).cwiseAbs().maxCoeff(), 0.0);  // id 3 never appears
 }
 
+// The error measure: relative to the reference's largest magnitude, or to a floor under it for
+// references that are exactly zero (a 1-token attention's dQ and dK).
+TEST(Reference, RelativeErrorWithAFloor) {
+  RefMatrix got(1, 3), want(1, 3);
+  got << 1.0, 2.5, -3.0;
+  want << 1.0, 2.0, -4.0;
+  EXPECT_DOUBLE_EQ(ref::relative_error(got, want), 0.25);         // |(-3) - (-4)| / 4
+  EXPECT_DOUBLE_EQ(ref::relative_error(got, want, 10.0), 0.1);    // the floor is above max|want|
+  EXPECT_DOUBLE_EQ(ref::relative_error(got, want, 1.0), 0.25);    // ... and below it: no effect
+  const RefMatrix zero = RefMatrix::Zero(1, 3);
+  RefMatrix tiny(1, 3);
+  tiny << 1e-7, 0.0, -2e-7;
+  EXPECT_GT(ref::relative_error(tiny, zero), 1e200);
+  EXPECT_DOUBLE_EQ(ref::relative_error(tiny, zero, 1e-3), 2e-4);
+}
+
 }  // namespace
 }  // namespace ppsim
