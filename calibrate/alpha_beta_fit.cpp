@@ -70,4 +70,29 @@ AlphaBetaFit fit_alpha_beta(const std::vector<TransferSample>& samples) {
   return fit;
 }
 
+std::vector<std::int64_t> sweep_sizes(std::int64_t min_bytes, std::int64_t max_bytes) {
+  if (min_bytes <= 0 || max_bytes < min_bytes) throw InputError("transfer sizes: need 0 < min <= max");
+  std::vector<std::int64_t> sizes;
+  for (std::int64_t b = min_bytes; b <= max_bytes; b *= 4) sizes.push_back(b);
+  return sizes;
+}
+
+std::vector<TransferSample> sweep_transfers(std::int64_t min_bytes, std::int64_t max_bytes, int warmup, int repeats,
+                                            const std::function<double(std::size_t, std::int64_t)>& seconds_of) {
+  if (repeats < 1 || warmup < 0) throw InputError("transfer sweep: need repeats >= 1 and warmup >= 0");
+  const std::vector<std::int64_t> sizes = sweep_sizes(min_bytes, max_bytes);
+  std::vector<TransferSample> out;
+  std::vector<double> times;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    times.clear();
+    for (int r = 0; r < warmup + repeats; ++r) {
+      const double t = seconds_of(i, sizes[i]);
+      if (r >= warmup) times.push_back(t);
+    }
+    std::sort(times.begin(), times.end());
+    out.push_back({sizes[i], times[times.size() / 2]});
+  }
+  return out;
+}
+
 }  // namespace ppsim

@@ -2,7 +2,9 @@
 // Least-squares fit of the latency-bandwidth model  time = alpha + bytes / beta  to measured
 // transfers, with the quality of the fit: the simulator's transfer times come from alpha and beta,
 // and R^2 and the worst residual say how far to trust them.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace ppsim {
@@ -26,5 +28,15 @@ struct AlphaBetaFit {
 // error. A negative intercept is clamped to zero (refit through the origin). Needs at least two distinct sizes; throws ppsim::InputError otherwise or when the fitted
 // slope is not positive (the measurements do not grow with size).
 AlphaBetaFit fit_alpha_beta(const std::vector<TransferSample>& samples);
+
+// The sizes every transfer sweep visits: min, 4·min, 16·min, ... up to max (throws InputError
+// unless 0 < min <= max).
+std::vector<std::int64_t> sweep_sizes(std::int64_t min_bytes, std::int64_t max_bytes);
+
+// A transfer sweep: for each size of sweep_sizes, `warmup` untimed then `repeats` timed calls of
+// seconds_of(size index, bytes); one sample per size, the median of its timed calls (the upper one
+// for an even count). Every backend's sweep (threads, MPI, NCCL, device copies) runs through here.
+std::vector<TransferSample> sweep_transfers(std::int64_t min_bytes, std::int64_t max_bytes, int warmup, int repeats,
+                                            const std::function<double(std::size_t, std::int64_t)>& seconds_of);
 
 }  // namespace ppsim

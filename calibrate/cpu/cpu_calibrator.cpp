@@ -96,11 +96,8 @@ std::string cpu_model_name() {
 }
 
 std::vector<TransferSample> measure_thread_transfers(std::int64_t min_bytes, std::int64_t max_bytes, int repeats,
-                                                     int warmup, const ProgressFn& progress) {
-  if (min_bytes <= 0 || max_bytes < min_bytes) throw InputError("transfer sizes: need 0 < min <= max");
-  std::vector<std::int64_t> sizes;
-  for (std::int64_t s = min_bytes; s <= max_bytes; s *= 4) sizes.push_back(s);
-  const auto n = static_cast<std::size_t>(sizes.back());
+                                                     int warmup) {
+  const auto n = static_cast<std::size_t>(sweep_sizes(min_bytes, max_bytes).back());
   std::vector<char> a(n, 1), b(n, 2);  // each thread's receive buffer
   std::vector<char> a_src(n, 3), b_src(n, 4);
 
@@ -124,23 +121,24 @@ std::vector<TransferSample> measure_thread_transfers(std::int64_t min_bytes, std
     }
   });
 
+  // Half the round trip: this thread copies into the peer's buffer and raises the flag, the peer
+  // copies back and answers.
   std::vector<TransferSample> out;
-  for (std::size_t si = 0; si < sizes.size(); ++si) {
-    const std::int64_t size = sizes[si];
-    current.store(size);
-    std::vector<TimeNs> times;
-    for (int r = 0; r < warmup + repeats; ++r) {
+  try {
+    out = sweep_transfers(min_bytes, max_bytes, warmup, repeats, [&](std::size_t, std::int64_t size) {
+      current.store(size);
       const auto t0 = Clock::now();
       std::memcpy(b.data(), a_src.data(), static_cast<std::size_t>(size));
       flag.store(1, std::memory_order_release);
       wait_for(2);
       const TimeNs rt = since(t0);
       flag.store(0, std::memory_order_release);
-      if (r >= warmup) times.push_back(rt);
-    }
-    const Timing t = summarize(times, 0);
-    out.push_back({size, double(t.median_ns) / 2.0 * 1e-9});
-    if (progress) progress(double(si + 1) / double(sizes.size()), "transfer " + std::to_string(size) + " B");
+      return double(rt) / 2.0 * 1e-9;
+    });
+  } catch (...) {
+    flag.store(-1, std::memory_order_release);
+    peer.join();
+    throw;
   }
   flag.store(-1, std::memory_order_release);
   peer.join();
@@ -365,7 +363,7 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
 
   if (opt.measure_transfers) {
     fit_transfer(p.transfer,
-                 measure_thread_transfers(opt.min_transfer_bytes, opt.max_transfer_bytes, opt.repeats, opt.warmup, {}),
+                 measure_thread_transfers(opt.min_transfer_bytes, opt.max_transfer_bytes, opt.repeats, opt.warmup),
                  "shared-memory", "thread 0 -> thread 1 (memcpy + flag, half round trip)");
     steps.step("transfers");
   } else {

@@ -17,7 +17,7 @@ Profile calibrate_cpu(const CalibrationOptions& options);
 // Half the round-trip time of a ping-pong between two threads, each copying `bytes` into the
 // other's buffer and raising a flag, for sizes min, 4*min, ... up to max; one median per size.
 std::vector<TransferSample> measure_thread_transfers(std::int64_t min_bytes, std::int64_t max_bytes, int repeats,
-                                                     int warmup, const ProgressFn& progress = {});
+                                                     int warmup);
 
 // "model name" from /proc/cpuinfo, or "unknown CPU".
 std::string cpu_model_name();

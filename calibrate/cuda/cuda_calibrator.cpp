@@ -401,21 +401,16 @@ std::vector<TransferSample> device_copy_sweep(cudaStream_t stream, std::int64_t 
     PPSIM_CUDA_CHECK(cudaMalloc(&b, static_cast<std::size_t>(max_bytes)));
     PPSIM_CUDA_CHECK(cudaEventCreate(&start));
     PPSIM_CUDA_CHECK(cudaEventCreate(&stop));
-    for (std::int64_t size = min_bytes; size <= max_bytes; size *= 4) {
-      std::vector<double> times;
-      for (int r = 0; r < repeats + 1; ++r) {
-        gpu_spin(200'000, stream);  // busy while the host enqueues the rest: no launch gap in the span
-        PPSIM_CUDA_CHECK(cudaEventRecord(start, stream));
-        PPSIM_CUDA_CHECK(cudaMemcpyAsync(b, a, static_cast<std::size_t>(size), cudaMemcpyDeviceToDevice, stream));
-        PPSIM_CUDA_CHECK(cudaEventRecord(stop, stream));
-        PPSIM_CUDA_CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-        if (r > 0) times.push_back(double(ms) * 1e-3);
-      }
-      std::sort(times.begin(), times.end());
-      out.push_back({size, times[times.size() / 2]});
-    }
+    out = sweep_transfers(min_bytes, max_bytes, 1, repeats, [&](std::size_t, std::int64_t size) {
+      gpu_spin(200'000, stream);  // busy while the host enqueues the rest: no launch gap in the span
+      PPSIM_CUDA_CHECK(cudaEventRecord(start, stream));
+      PPSIM_CUDA_CHECK(cudaMemcpyAsync(b, a, static_cast<std::size_t>(size), cudaMemcpyDeviceToDevice, stream));
+      PPSIM_CUDA_CHECK(cudaEventRecord(stop, stream));
+      PPSIM_CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      return double(ms) * 1e-3;
+    });
   } catch (...) {
     free_all();
     throw;

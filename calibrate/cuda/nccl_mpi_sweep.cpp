@@ -113,7 +113,7 @@ InterNodeSweep nccl_mpi_ping_pong(const World& world, const SweepSettings& in) {
                          " " + prop.name + ")";
   const std::string peer_label = detail::handshake(world, s, me);
   e.timeout_s = s.timeout_s;
-  if (s.min_bytes <= 0 || s.max_bytes < s.min_bytes) throw InputError("transfer sizes: need 0 < min <= max");
+  sweep_sizes(s.min_bytes, s.max_bytes);  // bad sizes fail here, before any NCCL set-up
 
   // Bootstrap: rank 0's unique id travels to rank 1 over MPI (only these two join the communicator).
   ncclUniqueId id;
@@ -135,32 +135,27 @@ InterNodeSweep nccl_mpi_ping_pong(const World& world, const SweepSettings& in) {
 
   const int peer = 1 - world.rank;
   InterNodeSweep out;
-  for (std::int64_t size = s.min_bytes; size <= s.max_bytes; size *= 4) {
-    std::vector<double> times;
-    for (int r = 0; r < s.warmup + s.repeats; ++r) {
-      if (world.rank == 0) {
-        // Timed with CUDA events on rank 0's GPU; a 2 ms spin first lets the host enqueue the send
-        // and the recv before the clock starts, so no host launch gap is in the round trip.
-        cuda::gpu_spin(2'000'000, e.stream);
-        PPSIM_CUDA_CHECK(cudaEventRecord(e.start, e.stream));
-        e.send(size, peer);
-        e.recv(size, peer);
-        PPSIM_CUDA_CHECK(cudaEventRecord(e.stop, e.stream));
-        e.wait_stream("ncclSend/ncclRecv ping-pong");
-        float ms = 0;
-        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, e.start, e.stop));
-        if (r >= s.warmup) times.push_back(double(ms) * 1e-3 / 2.0);
-      } else {
-        e.recv(size, peer);
-        e.send(size, peer);
-        e.wait_stream("ncclRecv/ncclSend ping-pong");
-      }
+  // Both ranks walk the same sweep; rank 0's timings are the result (rank 1 only answers).
+  auto samples = sweep_transfers(s.min_bytes, s.max_bytes, s.warmup, s.repeats, [&](std::size_t, std::int64_t size) {
+    if (world.rank != 0) {
+      e.recv(size, peer);
+      e.send(size, peer);
+      e.wait_stream("ncclRecv/ncclSend ping-pong");
+      return 0.0;
     }
-    if (world.rank == 0) {
-      std::sort(times.begin(), times.end());
-      out.samples.push_back({size, times[times.size() / 2]});
-    }
-  }
+    // Timed with CUDA events on rank 0's GPU; a 2 ms spin first lets the host enqueue the send and
+    // the recv before the clock starts, so no host launch gap is in the round trip.
+    cuda::gpu_spin(2'000'000, e.stream);
+    PPSIM_CUDA_CHECK(cudaEventRecord(e.start, e.stream));
+    e.send(size, peer);
+    e.recv(size, peer);
+    PPSIM_CUDA_CHECK(cudaEventRecord(e.stop, e.stream));
+    e.wait_stream("ncclSend/ncclRecv ping-pong");
+    float ms = 0;
+    PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, e.start, e.stop));
+    return double(ms) * 1e-3 / 2.0;
+  });
+  if (world.rank == 0) out.samples = std::move(samples);
   if (world.rank == 0)
     out.between = me + " <-> " + peer_label + " (NCCL send/recv over MPI bootstrap, half round trip)";
   return out;

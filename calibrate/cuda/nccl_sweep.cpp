@@ -131,33 +131,28 @@ std::vector<TransferSample> nccl_send_recv_sweep(int gpu_a, int gpu_b, std::int6
     // stream starts its clock only when the sender's reaches the send, so the span is the transfer
     // itself, from both ends ready to the data received, without the host's launch overhead (a
     // host clock put tens of microseconds of it into every sample).
-    for (std::int64_t size = min_bytes; size <= max_bytes; size *= 4) {
-      std::vector<double> times;
-      for (int r = 0; r < repeats + 1; ++r) {  // the first run of each size is a warm-up
+    out = sweep_transfers(min_bytes, max_bytes, 1, repeats, [&](std::size_t, std::int64_t size) {
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
+      gpu_spin(2'000'000, p.stream[0]);
+      PPSIM_CUDA_CHECK(cudaEventRecord(posted, p.stream[0]));
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(p.stream[1], posted, 0));
+      PPSIM_CUDA_CHECK(cudaEventRecord(start, p.stream[1]));
+      in_group("ncclGroupEnd (send/recv)", [&] {
         PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
-        gpu_spin(2'000'000, p.stream[0]);
-        PPSIM_CUDA_CHECK(cudaEventRecord(posted, p.stream[0]));
+        p.check(ncclSend(buf[0], static_cast<std::size_t>(size), ncclInt8, 1, p.comm[0], p.stream[0]), "ncclSend");
         PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
-        PPSIM_CUDA_CHECK(cudaStreamWaitEvent(p.stream[1], posted, 0));
-        PPSIM_CUDA_CHECK(cudaEventRecord(start, p.stream[1]));
-        in_group("ncclGroupEnd (send/recv)", [&] {
-          PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[0]));
-          p.check(ncclSend(buf[0], static_cast<std::size_t>(size), ncclInt8, 1, p.comm[0], p.stream[0]), "ncclSend");
-          PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
-          p.check(ncclRecv(buf[1], static_cast<std::size_t>(size), ncclInt8, 0, p.comm[1], p.stream[1]), "ncclRecv");
-        });
-        p.wait_ready("ncclSend/ncclRecv launch");
-        PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
-        PPSIM_CUDA_CHECK(cudaEventRecord(stop, p.stream[1]));
-        p.wait_streams("ncclSend/ncclRecv");
-        float ms = 0;
-        PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
-        PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-        if (r > 0) times.push_back(double(ms) * 1e-3);
-      }
-      std::sort(times.begin(), times.end());
-      out.push_back({size, times[times.size() / 2]});
-    }
+        p.check(ncclRecv(buf[1], static_cast<std::size_t>(size), ncclInt8, 0, p.comm[1], p.stream[1]), "ncclRecv");
+      });
+      p.wait_ready("ncclSend/ncclRecv launch");
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+      PPSIM_CUDA_CHECK(cudaEventRecord(stop, p.stream[1]));
+      p.wait_streams("ncclSend/ncclRecv");
+      float ms = 0;
+      PPSIM_CUDA_CHECK(cudaSetDevice(p.dev[1]));
+      PPSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      return double(ms) * 1e-3;
+    });
   } catch (...) {
     release();
     for (auto& c : p.comm)

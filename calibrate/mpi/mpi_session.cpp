@@ -163,31 +163,26 @@ InterNodeSweep mpi_ping_pong(const World& world, const SweepSettings& in) {
   SweepSettings s = in;
   const std::string me = world.host + " (rank " + std::to_string(world.rank) + ")";
   const std::string peer_label = detail::handshake(world, s, me);
-  if (s.min_bytes <= 0 || s.max_bytes < s.min_bytes) throw InputError("transfer sizes: need 0 < min <= max");
-  if (s.repeats < 1 || s.warmup < 0) throw InputError("transfer sweep: need repeats >= 1 and warmup >= 0");
-  std::vector<std::int64_t> sizes;
-  for (std::int64_t b = s.min_bytes; b <= s.max_bytes; b *= 4) sizes.push_back(b);
-  std::vector<char> send(static_cast<std::size_t>(sizes.back()), static_cast<char>(world.rank + 1));
+  std::vector<char> send(static_cast<std::size_t>(sweep_sizes(s.min_bytes, s.max_bytes).back()),
+                         static_cast<char>(world.rank + 1));
   std::vector<char> recv(send.size(), 0);
   const int peer = 1 - world.rank;
   InterNodeSweep out;
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
+  // Both ranks walk the same sweep; rank 0's half round trips are the result (rank 1 only answers).
+  auto samples = sweep_transfers(s.min_bytes, s.max_bytes, s.warmup, s.repeats, [&](std::size_t i, std::int64_t bytes) {
     const int tag = 100 + static_cast<int>(i);
-    std::vector<TimeNs> times;
-    for (int r = 0; r < s.warmup + s.repeats; ++r) {
-      if (world.rank == 0) {
-        const auto t0 = detail::Clock::now();
-        detail::send_bytes(send.data(), sizes[i], peer, tag, world, s.timeout_s);
-        detail::recv_bytes(recv.data(), sizes[i], peer, tag, world, s.timeout_s);
-        const TimeNs rt = std::chrono::duration_cast<std::chrono::nanoseconds>(detail::Clock::now() - t0).count();
-        if (r >= s.warmup) times.push_back(rt);
-      } else {
-        detail::recv_bytes(recv.data(), sizes[i], peer, tag, world, s.timeout_s);
-        detail::send_bytes(send.data(), sizes[i], peer, tag, world, s.timeout_s);
-      }
+    if (world.rank != 0) {
+      detail::recv_bytes(recv.data(), bytes, peer, tag, world, s.timeout_s);
+      detail::send_bytes(send.data(), bytes, peer, tag, world, s.timeout_s);
+      return 0.0;
     }
-    if (world.rank == 0) out.samples.push_back({sizes[i], double(summarize(times, 0).median_ns) / 2.0 * 1e-9});
-  }
+    const auto t0 = detail::Clock::now();
+    detail::send_bytes(send.data(), bytes, peer, tag, world, s.timeout_s);
+    detail::recv_bytes(recv.data(), bytes, peer, tag, world, s.timeout_s);
+    const TimeNs rt = std::chrono::duration_cast<std::chrono::nanoseconds>(detail::Clock::now() - t0).count();
+    return double(rt) / 2.0 * 1e-9;
+  });
+  if (world.rank == 0) out.samples = std::move(samples);
   if (world.rank == 0) {
     if (recv[0] != 2) throw std::runtime_error("MPI ping-pong: rank 0 received wrong data from rank 1");
     out.between = me + " <-> " + peer_label + " (MPI_Isend/MPI_Irecv ping-pong, half round trip)";

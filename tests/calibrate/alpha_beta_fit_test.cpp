@@ -55,3 +55,34 @@ TEST(AlphaBetaFit, RejectsDegenerateInput) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// The one sweep every transfer backend runs through: sizes x4 apart, warm-up calls dropped, the
+// median (upper for an even count) of the timed ones.
+TEST(SweepTransfers, SizesWarmupAndMedian) {
+  EXPECT_EQ(sweep_sizes(4, 64), (std::vector<std::int64_t>{4, 16, 64}));
+  EXPECT_EQ(sweep_sizes(4, 63), (std::vector<std::int64_t>{4, 16}));
+  EXPECT_EQ(sweep_sizes(5, 5), (std::vector<std::int64_t>{5}));
+  std::vector<std::pair<std::size_t, std::int64_t>> calls;
+  // Per size: a huge warm-up, then 4, 1, 3, 2 (x the size): the upper median is 3.
+  const double pattern[] = {1e9, 4, 1, 3, 2};
+  const auto samples = sweep_transfers(4, 64, 1, 4, [&](std::size_t i, std::int64_t bytes) {
+    calls.push_back({i, bytes});
+    return pattern[(calls.size() - 1) % 5] * double(bytes);
+  });
+  ASSERT_EQ(samples.size(), 3u);
+  EXPECT_EQ(samples[0].bytes, 4);
+  EXPECT_DOUBLE_EQ(samples[0].seconds, 12.0);
+  EXPECT_EQ(samples[2].bytes, 64);
+  EXPECT_DOUBLE_EQ(samples[2].seconds, 192.0);
+  ASSERT_EQ(calls.size(), 15u);
+  EXPECT_EQ(calls[5], (std::pair<std::size_t, std::int64_t>{1, 16}));  // size index passed along
+  EXPECT_THROW(sweep_sizes(0, 64), InputError);
+  EXPECT_THROW(sweep_sizes(64, 4), InputError);
+  EXPECT_THROW(sweep_transfers(4, 64, 0, 0, [](std::size_t, std::int64_t) { return 1.0; }), InputError);
+}
+
+}  // namespace
+}  // namespace ppsim
