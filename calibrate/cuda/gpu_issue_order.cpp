@@ -35,10 +35,12 @@ std::vector<OpId> global_issue_order(const Dag& dag) {
   return out;
 }
 
-std::vector<std::vector<OpId>> issue_order(const Dag& dag) {
+std::vector<std::vector<OpId>> issue_order(const Dag& dag) { return issue_order(dag, global_issue_order(dag)); }
+
+std::vector<std::vector<OpId>> issue_order(const Dag& dag, const std::vector<OpId>& global) {
   const OpTable& t = *dag.table;
   std::vector<std::vector<OpId>> out(t.ranks);
-  for (OpId v : global_issue_order(dag)) {
+  for (OpId v : global) {
     const Op& op = t.ops[v];
     if (op.is_transfer) {
       const Resource& link = t.resources[op.resource];

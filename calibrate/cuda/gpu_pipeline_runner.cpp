@@ -665,9 +665,9 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
         throw std::logic_error("GPU pipeline: the DAG was not built from this schedule");
       I.action_of[v] = a;
     }
-  I.order = ppsim::gpu::issue_order(dag);
+  I.global_order = global_issue_order(dag);  // one pass; shared mode issues it as is
+  I.order = ppsim::gpu::issue_order(dag, I.global_order);
   if (share_gpu) {
-    I.global_order = global_issue_order(dag);
     I.partitions = std::make_unique<cuda::SmPartitions>(gpus[0], P);
   }
 

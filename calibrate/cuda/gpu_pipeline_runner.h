@@ -110,7 +110,9 @@ class GpuPipeline {
 // with the tests.
 std::vector<std::vector<OpId>> issue_order(const Dag& dag);
 
-// The one global order behind issue_order: every op of the DAG, a linear extension of it.
+// The one global order behind issue_order: every op of the DAG, a linear extension of it; and
+// each rank's restriction of a global order already computed.
 std::vector<OpId> global_issue_order(const Dag& dag);
+std::vector<std::vector<OpId>> issue_order(const Dag& dag, const std::vector<OpId>& global);
 
 }  // namespace ppsim::gpu
