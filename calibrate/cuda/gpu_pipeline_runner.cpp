@@ -75,10 +75,10 @@ struct GpuPipeline::Impl {
   std::vector<cudaEvent_t> ev_a, ev_b, ev_c, ev_d;
   std::vector<TimeNs> raw_a, raw_b, raw_c, raw_d;  // ns since the rank's t0 event
   bool broken = false;
-  // Sharing one GPU: the SM partitions (they own the ranks' streams) and the global issue order.
+  // Sharing one GPU: the SM partitions (they own the ranks' streams).
   std::unique_ptr<cuda::SmPartitions> partitions;
   bool shared() const { return partitions != nullptr; }
-  std::vector<OpId> global_order;
+  std::vector<OpId> global_order;  // every op, in the order `order` restricts to each rank
 
   // One rank's stash bookkeeping during an iteration: a stash goes back to its stage's pool once
   // its W is issued and every send out of it is posted.
