@@ -50,7 +50,9 @@ OpCosts ModelCosts::op_costs() const {
 OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vector<int>& rank_of_stage) {
   OpCosts c = by_rank.front().op_costs();
   for (std::size_t v = 0; v < rank_of_stage.size(); ++v) {
-    const ModelCosts& mine = by_rank.at(static_cast<std::size_t>(rank_of_stage[v]));
+    // One cost model (one saved profile) serves every rank.
+    const std::size_t rank = static_cast<std::size_t>(rank_of_stage[v]);
+    const ModelCosts& mine = by_rank.size() == 1 ? by_rank.front() : by_rank.at(rank);
     if (mine.partition.layers_per_stage != by_rank.front().partition.layers_per_stage)
       throw InputError("per-rank cost models disagree on the partition");
     const StageCost& s = mine.table.stages[v];

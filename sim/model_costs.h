@@ -33,6 +33,7 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks);
 
 // Op costs when each rank has its own cost model (per-device profiles): virtual stage v takes its
 // times from by_rank[rank_of_stage[v]], and every hop from by_rank[0]. All must share one partition.
+// A single cost model (one saved profile) gives every rank's times.
 OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vector<int>& rank_of_stage);
 
 // Per-rank static memory for the schedule's placement of virtual stages on ranks; throws

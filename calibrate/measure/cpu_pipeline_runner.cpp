@@ -60,17 +60,25 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
     if (pin) pin_current_thread(r);
     ready.count_down();
     go.wait();
+    TimeNs clock = 0;  // virtual clock: when this rank is free
     for (const Action& a : schedule_.order[r]) {
       const int s = a.stage, m = a.microbatch;
       CpuStage& stage = *stages_[s];
       const std::size_t item = static_cast<std::size_t>(s) * M + m;
+      const OpId v = compute_op_[item * 4 + kind_index(a.kind)];
       auto send = [&](int kind, int to_stage, Tensor&& out) {
         const int dst = schedule_.rank_of_stage[to_stage];
         if (dst == r) {  // the next chunk lives here: no transfer
-          inbox[r]->put({kind, s, m}, std::move(out));
+          inbox[r]->put({kind, s, m}, std::move(out), tl.end[v]);
           return;
         }
         const OpId x = transfer_op_[item * 2 + kind];
+        if (o.virtual_clock) {
+          tl.start[x] = tl.end[v];
+          tl.end[x] = tl.start[x] + t.ops[x].duration;
+          inbox[dst]->put({kind, s, m}, std::move(out), tl.end[x]);
+          return;
+        }
         const auto start = Clock::now();
         Tensor copy = out;  // the bytes a link would move
         const auto end = Clock::now();  // before publishing: the receiver may start right after
@@ -78,40 +86,46 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
         tl.start[x] = ns_since(start);
         tl.end[x] = ns_since(end);
       };
-      const OpId v = compute_op_[item * 4 + kind_index(a.kind)];
+      // Runs the op's work and records its times (real, or virtual after `inputs_ready`).
+      auto timed = [&](TimeNs inputs_ready, auto&& work) {
+        if (o.virtual_clock) {
+          tl.start[v] = std::max(clock, inputs_ready);
+          tl.end[v] = clock = tl.start[v] + t.ops[v].duration;
+          return;
+        }
+        const auto start = Clock::now();
+        work();
+        const auto end = Clock::now();
+        tl.start[v] = ns_since(start);
+        tl.end[v] = ns_since(end);
+      };
       switch (a.kind) {
         case ActionKind::F: {
-          Tensor in;
-          if (s > 0) in = inbox[r]->take({0, s - 1, m});
-          const Tokens ids = s == 0 ? microbatch_tokens(spec_, m, tokens_, seed_) : Tokens();
-          const Tokens targets = stage.has_head() ? microbatch_targets(spec_, m, tokens_, seed_) : Tokens();
-          const auto start = Clock::now();
-          Tensor out = stage.forward(m, s > 0 ? &in : nullptr, ids, targets);
-          const auto end = Clock::now();
-          tl.start[v] = ns_since(start);
-          tl.end[v] = ns_since(end);
+          Tensor in, out;
+          TimeNs arrived = 0;
+          if (s > 0) in = inbox[r]->take({0, s - 1, m}, &arrived);
+          timed(arrived, [&] {
+            const Tokens ids = s == 0 ? microbatch_tokens(spec_, m, tokens_, seed_) : Tokens();
+            const Tokens targets = stage.has_head() ? microbatch_targets(spec_, m, tokens_, seed_) : Tokens();
+            out = stage.forward(m, s > 0 ? &in : nullptr, ids, targets);
+          });
           if (s + 1 < S) send(0, s + 1, std::move(out));
           break;
         }
         case ActionKind::B:
         case ActionKind::BW: {
-          Tensor grad;
-          if (s + 1 < S) grad = inbox[r]->take({1, s + 1, m});
-          const auto start = Clock::now();
-          Tensor dx = stage.backward_input(m, s + 1 < S ? &grad : nullptr);
-          if (a.kind == ActionKind::BW) stage.backward_weight(m);
-          const auto end = Clock::now();
-          tl.start[v] = ns_since(start);
-          tl.end[v] = ns_since(end);
+          Tensor grad, dx;
+          TimeNs arrived = 0;
+          if (s + 1 < S) grad = inbox[r]->take({1, s + 1, m}, &arrived);
+          timed(arrived, [&] {
+            dx = stage.backward_input(m, s + 1 < S ? &grad : nullptr);
+            if (a.kind == ActionKind::BW) stage.backward_weight(m);
+          });
           if (s > 0) send(1, s - 1, std::move(dx));
           break;
         }
         case ActionKind::W: {
-          const auto start = Clock::now();
-          stage.backward_weight(m);
-          const auto end = Clock::now();
-          tl.start[v] = ns_since(start);
-          tl.end[v] = ns_since(end);
+          timed(0, [&] { stage.backward_weight(m); });
           break;
         }
       }
@@ -136,6 +150,8 @@ MeasuredRun CpuPipeline::run(const MeasureOptions& o, const std::function<void(i
   result.pinned = pin;
   result.notes = std::to_string(schedule_.ranks) + " worker threads on " + std::to_string(cores) + " cores" +
                  (pin ? ", one core each" : ", not pinned (fewer cores than ranks)");
+  if (o.virtual_clock)
+    result.notes = std::to_string(schedule_.ranks) + " worker threads on a virtual clock: op times from the DAG, no layers run";
   for (int i = 0; i < o.warmup; ++i) run_iteration(o, pin);
   std::vector<Timeline> runs;
   for (int i = 0; i < std::max(1, o.iterations); ++i) {

@@ -23,6 +23,9 @@ struct MeasureOptions {
   int queue_depth = 0;     // tensors a mailbox holds before a sender waits; 0 = as the schedule needs
   bool pin_threads = true; // one core per rank when there are enough cores
   std::uint64_t seed = 1;
+  // Instead of running the layers, every op takes its DAG duration on a virtual clock carried with
+  // the tensors: the threads and message passing run for real, the times are deterministic.
+  bool virtual_clock = false;
 };
 
 struct MeasuredRun {

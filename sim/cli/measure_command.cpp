@@ -93,7 +93,7 @@ int measure(MeasureCommandOptions& o) {
   // Without a profile, --compare calibrates the same layers here: each rank's core, all at once,
   // in rounds interleaved with the measured iterations, so that prediction and measurement see
   // the same cores in the same state (see calibrate/measure/rank_calibration.h).
-  const bool calibrate_here = o.compare && config.model->profile.empty();
+  const bool calibrate_here = o.compare && config.model->profile.empty() && !o.run.virtual_clock;
   std::optional<cpu::InterleavedCalibration> calibration;
   if (calibrate_here) {
     CalibrationOptions cal;
@@ -255,6 +255,8 @@ int run_measure(int argc, char** argv) {
       ("warmup", po::value(&o.run.warmup)->value_name("N"), "untimed iterations first (default 1)")
       ("queue-depth", po::value(&o.run.queue_depth)->value_name("N"), "tensors a rank's inbox holds before senders wait (default 0: as the schedule needs)")
       ("no-pin", "do not pin worker threads to cores")
+      ("virtual-clock", po::bool_switch(&o.run.virtual_clock), "--device cpu: run the workers and their messages but not the layers; "
+       "each op takes its predicted time on a virtual clock (checks the runner against the simulator, deterministically)")
       ("gpus", po::value(&o.gpus)->value_name("LIST"), "--device cuda: GPUs for ranks 0, 1, ... (default 0,1,...)")
       ("share-gpu", po::bool_switch(&o.share_gpu), "--device cuda: run every rank on one GPU (the one --gpus names, "
        "default 0), each on an equal partition of its SMs (green contexts), device-local copies as transfers")
