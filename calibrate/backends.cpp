@@ -1,6 +1,6 @@
 #include "calibrate/backends.h"
 
-#include "sim/error.h"
+#include "base/error.h"
 
 #ifdef PPSIM_WITH_CUDA
 #include "calibrate/cuda/cuda_calibrator.h"

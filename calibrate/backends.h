@@ -4,7 +4,7 @@
 #include <string>
 
 #include "calibrate/calibration.h"
-#include "calibrate/profile.h"
+#include "models/profile.h"
 
 namespace ppsim {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "calibrate/profile.h"
+#include "models/profile.h"
 #include "models/model_spec.h"
 
 namespace ppsim {

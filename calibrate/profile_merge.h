@@ -5,7 +5,7 @@
 // same period as the run it predicts (`ppsim measure --compare` interleaves calibration rounds with measured iterations).
 #include <vector>
 
-#include "calibrate/profile.h"
+#include "models/profile.h"
 
 namespace ppsim {
 

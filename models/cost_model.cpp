@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -1,8 +1,8 @@
 #include "models/hardware.h"
 
-#include "models/embedded_yaml.h"
-#include "models/yaml_util.h"
-#include "sim/error.h"
+#include "models/detail/shipped_files.h"
+#include "base/yaml_reader.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "models/model_spec.h"
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

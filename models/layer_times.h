@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "models/embedded_yaml.h"
-#include "models/yaml_util.h"
+#include "models/detail/shipped_files.h"
+#include "base/yaml_reader.h"
 
 namespace ppsim {
 namespace {

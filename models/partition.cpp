@@ -4,7 +4,7 @@
 #include <cassert>
 #include <numeric>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

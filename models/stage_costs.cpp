@@ -5,7 +5,7 @@
 #include <set>
 
 #include "models/roofline.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -11,7 +11,7 @@
 #include "models/layer_times.h"
 #include "models/model_spec.h"
 #include "models/partition.h"
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

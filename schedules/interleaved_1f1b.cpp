@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "schedules/registry.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -1,8 +1,8 @@
 // 1F1B (PipeDream-flush): rank s warms up with min(P-s-1, M) forwards, then alternates one forward
 // and one (fused) backward, then drains the remaining backwards.
-#include "schedules/one_f_one_b_core.h"
+#include "schedules/detail/one_f_one_b_core.h"
 #include "schedules/registry.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

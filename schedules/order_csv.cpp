@@ -1,7 +1,7 @@
 #include "schedules/order_csv.h"
 
 #include "schedules/validate.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

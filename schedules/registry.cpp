@@ -1,6 +1,6 @@
 #include "schedules/registry.h"
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <vector>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

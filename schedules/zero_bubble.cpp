@@ -1,9 +1,9 @@
 // Zero-bubble handcrafted schedules (Qi et al., "Zero Bubble Pipeline Parallelism", 2023). Both
 // split the backward into B (input gradient, on the critical path) and W (weight gradient, free
 // to move) and use the deferred W's to fill what would otherwise be bubbles.
-#include "schedules/one_f_one_b_core.h"
+#include "schedules/detail/one_f_one_b_core.h"
 #include "schedules/registry.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

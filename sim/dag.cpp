@@ -4,7 +4,7 @@
 #include <sstream>
 #include <utility>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "calibrate/profile.h"
+#include "models/profile.h"
 #include "models/model_loader.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

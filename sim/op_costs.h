@@ -3,7 +3,7 @@
 // Built from explicit `times:` or from the cost model (models/stage_costs.h).
 #include <vector>
 
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

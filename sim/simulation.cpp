@@ -7,7 +7,7 @@
 #include "schedules/registry.h"
 #include "schedules/validate.h"
 #include "sim/engine.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "schedules/action.h"
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

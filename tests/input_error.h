@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -1,6 +1,6 @@
 #include "calibrate/cpu/cpu_calibrator.h"
 
-#include "sim/allocator.h"
+#include "base/allocator.h"
 
 #include <unistd.h>
 
@@ -13,7 +13,8 @@
 
 #include "calibrate/cpu/layers.h"
 #include "calibrate/reference.h"
-#include "sim/error.h"
+#include "base/error.h"
+#include "base/version.h"
 
 namespace ppsim {
 namespace {
@@ -238,7 +239,7 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
                      "hidden divisible by heads and heads by kv_heads");
 
   Profile p;
-  p.ppsim_version = "0.1.0";
+  p.ppsim_version = kVersion;
   p.device.kind = "cpu";
   p.device.name = cpu_model_name();
   p.device.count = 1;

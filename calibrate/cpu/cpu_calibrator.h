@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "calibrate/alpha_beta_fit.h"
+#include "models/alpha_beta_fit.h"
 #include "calibrate/calibration.h"
-#include "calibrate/profile.h"
+#include "models/profile.h"
 
 namespace ppsim {
 

@@ -21,7 +21,8 @@
 #include "calibrate/cuda/sm_partitions.h"
 #include "calibrate/profile_merge.h"
 #include "calibrate/reference.h"
-#include "sim/error.h"
+#include "base/error.h"
+#include "base/version.h"
 
 namespace ppsim::cuda {
 namespace {
@@ -809,7 +810,7 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
   const int dev = gpus.front();
   PPSIM_CUDA_CHECK(cudaSetDevice(dev));
   Profile p;
-  p.ppsim_version = "0.1.0";
+  p.ppsim_version = kVersion;
   p.device = device_info(dev);
   p.device.count = static_cast<int>(gpus.size());
   p.model = spec;

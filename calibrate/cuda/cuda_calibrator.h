@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "calibrate/calibration.h"
-#include "calibrate/profile.h"
+#include "models/profile.h"
 #include "calibrate/reference.h"
 
 namespace ppsim::cuda {

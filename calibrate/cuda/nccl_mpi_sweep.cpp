@@ -15,7 +15,7 @@
 #include "calibrate/cuda/kernels.h"
 #include "calibrate/mpi/mpi_check.h"
 #include "calibrate/mpi/mpi_session.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim::mpi {
 namespace {

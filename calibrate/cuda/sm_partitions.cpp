@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "calibrate/cuda/check.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim::cuda {
 namespace {

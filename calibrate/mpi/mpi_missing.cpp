@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "calibrate/mpi/mpi_session.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim::mpi {
 

@@ -1,6 +1,6 @@
 // Built with MPI but without the CUDA backend or NCCL: the GPU sweep between processes says so.
 #include "calibrate/mpi/mpi_session.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim::mpi {
 

@@ -7,10 +7,10 @@
 #include <set>
 #include <sstream>
 
-#include "calibrate/profile.h"
+#include "models/profile.h"
 #include "schedules/registry.h"
 #include "sim/config/default_example.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -35,7 +35,7 @@
 #include "models/hardware.h"
 #include "models/model_spec.h"
 #include "models/stage_costs.h"
-#include "sim/time.h"
+#include "base/time.h"
 
 namespace ppsim {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

@@ -2,7 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 

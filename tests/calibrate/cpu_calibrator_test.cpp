@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "models/model_loader.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "calibrate/mpi/mpi_session.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim::mpi {
 namespace {

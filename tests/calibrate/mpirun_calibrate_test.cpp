@@ -8,7 +8,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "calibrate/profile.h"
+#include "models/profile.h"
 
 namespace ppsim {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "models/model_loader.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

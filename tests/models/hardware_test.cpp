@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "models/roofline.h"
-#include "sim/error.h"
+#include "base/error.h"
 #include "tests/input_error.h"
 
 namespace ppsim {

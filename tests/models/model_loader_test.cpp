@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "models/cost_model.h"
-#include "models/embedded_yaml.h"
-#include "sim/error.h"
+#include "models/detail/shipped_files.h"
+#include "base/error.h"
 #include "tests/input_error.h"
 
 namespace ppsim {

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

@@ -8,7 +8,7 @@
 #include "models/memory.h"
 #include "models/model_loader.h"
 #include "models/roofline.h"
-#include "sim/error.h"
+#include "base/error.h"
 
 namespace ppsim {
 namespace {

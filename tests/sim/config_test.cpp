@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "sim/config/config.h"
-#include "sim/error.h"
-#include "sim/time.h"
+#include "base/error.h"
+#include "base/time.h"
 
 namespace ppsim {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "schedules/order_csv.h"
 #include "sim/engine.h"
-#include "sim/error.h"
+#include "base/error.h"
 #include "sim/longest_path.h"
 #include "sim_test_util.h"
 

@@ -6,10 +6,10 @@
 #include <map>
 
 #include "sim/config/config.h"
-#include "sim/error.h"
+#include "base/error.h"
 #include "sim/longest_path.h"
 #include "sim/simulation.h"
-#include "calibrate/profile.h"
+#include "models/profile.h"
 #include <cstdlib>
 #include <unistd.h>
 

@@ -1,0 +1,180 @@
+// `ppsim calibrate`: options, then backend (cpu or cuda) -> profile -> summary. All logic lives in
+// calibrate/; this file only reads flags, picks the device and writes the result.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "calibrate/backends.h"
+#include "calibrate/calibration.h"
+#include "calibrate/cpu/cpu_calibrator.h"
+#include "calibrate/mpi/mpi_session.h"
+#include "models/profile.h"
+#include "models/model_loader.h"
+#include "cli/commands.h"
+#include "base/error.h"
+
+namespace po = boost::program_options;
+
+namespace ppsim::cli {
+namespace {
+
+struct CalibrateOptions {
+  std::string model = "tiny";
+  int micro_batch_size = 1;
+  int sequence_length = 0;  // 0: by device
+  std::string dtype = "bf16";
+  std::string device;       // empty: cuda if a GPU is visible, else cpu
+  std::string gpus;
+  int repeats = 0;          // 0: by device
+  int threads = 1;
+  std::string out = "profile.yaml";
+  bool no_transfers = false;
+  int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
+  int partitions = 1;       // with sms: partitions timed at once
+};
+
+std::vector<int> parse_gpus(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      const int id = std::stoi(item, &used);
+      if (used != item.size() || id < 0) throw std::invalid_argument(item);
+      out.push_back(id);
+    } catch (const std::exception&) {
+      throw InputError("--gpus: '" + item + "' is not a device number (expected e.g. --gpus 0,1)");
+    }
+  }
+  return out;
+}
+
+int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
+  const mpi::World& world = session.world();
+  const bool lead = world.rank == 0;  // the process that reports
+  std::string device = o.device;
+  if (device.empty()) {
+    std::string why;
+    const int n = visible_gpu_count(why);
+    device = n > 0 ? "cuda" : "cpu";
+    if (lead && n > 0)
+      std::cerr << "ppsim calibrate: " << n << " GPU(s) visible, calibrating on cuda (--device cpu for the CPU)\n";
+    else if (lead)
+      std::cerr << "ppsim calibrate: no GPU (" << why << "), calibrating on the CPU\n";
+  }
+  if (device != "cpu" && device != "cuda") throw InputError("--device: '" + device + "' (expected cuda or cpu)");
+
+  CalibrationOptions c;
+  c.model = load_model(o.model);
+  c.micro_batch_size = o.micro_batch_size;
+  c.sequence_length = o.sequence_length > 0 ? o.sequence_length : (device == "cuda" ? 4096 : 128);
+  if (o.sequence_length < 0) throw InputError("--sequence-length must be positive");
+  c.dtype = parse_dtype(o.dtype, "--dtype");
+  c.repeats = o.repeats > 0 ? o.repeats : (device == "cuda" ? 20 : 10);
+  if (o.repeats < 0) throw InputError("--repeats must be positive");
+  c.warmup = device == "cuda" ? 3 : 2;
+  if (o.threads < 1) throw InputError("--threads must be at least 1");
+  c.threads = o.threads;
+  if (!o.gpus.empty()) c.gpus = parse_gpus(o.gpus);
+  if (o.sms < 0) throw InputError("--sms must be positive (or 0 for the whole GPU)");
+  if (o.sms > 0 && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
+  if (o.sms > 0 && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
+  c.sms = o.sms;
+  if (o.partitions < 1) throw InputError("--partitions must be at least 1");
+  if (o.partitions > 1 && o.sms == 0) throw InputError("--partitions: only with --sms (it runs that many SM partitions at once)");
+  c.partitions = o.partitions;
+  c.measure_transfers = !o.no_transfers;
+  if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
+
+  std::optional<TransferProfile> inter_node;
+  if (world.size > 1) {
+    if (lead)
+      std::cerr << "ppsim calibrate: " << world.size << " processes under mpirun: transfers between rank 0 and rank 1"
+                << (c.measure_transfers ? "" : " skipped (--no-transfers)") << ", layers on rank 0 (" << world.host
+                << ")\n";
+    inter_node = mpi::measure_inter_node(world, device, c);
+    if (!lead) {  // the others wait for rank 0 to finish, then leave quietly
+      session.finish();
+      return 0;
+    }
+  }
+
+  ProgressBar bar(stderr, ::isatty(::fileno(stderr)) != 0);
+  c.progress = [&bar](double f, const std::string& what) { bar.update(f, what); };
+  Profile p = device == "cuda" ? calibrate_cuda_backend(c) : calibrate_cpu(c);
+  bar.finish();
+  p.inter_node = inter_node;
+  save_profile(p, o.out);  // a temporary file renamed at the end: no partial profile on failure
+  std::cout << summary_table(p) << "\nwrote " << o.out << "\n";
+  std::cout.flush();
+  session.finish();
+  return 0;
+}
+
+// Under `mpirun -n N` every process runs this with the same flags: ranks 0 and 1 first measure the
+// transfers between them (calibrate/mpi/mpi_session.h), then rank 0 alone times the layers, writes
+// the profile and prints the summary. Any error on any rank ends the whole job (MPI_Abort).
+int calibrate(const CalibrateOptions& o) {
+  mpi::Session session;  // MPI_Init only when a launcher started more than one process
+  const mpi::World& world = session.world();
+  try {
+    return calibrate_on(o, session);
+  } catch (const std::exception& e) {
+    if (world.size > 1) session.abort(std::string(dynamic_cast<const InputError*>(&e) ? "error: " : "failed: ") + e.what());
+    throw;
+  }
+}
+
+}  // namespace
+
+int run_calibrate(int argc, char** argv) {
+  CalibrateOptions o;
+  po::options_description desc(
+      "ppsim calibrate [options]\n\nRuns the layers of a model (forward, input gradient, weight gradient) and the "
+      "transfers between devices on this machine and writes a profile for `ppsim simulate` (profile: key).\n\n"
+      "options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("model", po::value(&o.model)->value_name("NAME|PATH"), "shipped model name or model YAML (default tiny)")
+      ("micro-batch-size", po::value(&o.micro_batch_size)->value_name("N"), "sequences per micro-batch (default 1)")
+      ("sequence-length", po::value(&o.sequence_length)->value_name("S"), "tokens per sequence (default 128 on cpu, 4096 on cuda)")
+      ("dtype", po::value(&o.dtype)->value_name("bf16|fp16|fp32"), "precision (default bf16; the CPU computes in fp32 and records that)")
+      ("device", po::value(&o.device)->value_name("cuda|cpu"), "backend (default: cuda if a GPU is visible, else cpu)")
+      ("gpus", po::value(&o.gpus)->value_name("0,1,..."), "GPUs to use (default: all visible)")
+      ("repeats", po::value(&o.repeats)->value_name("K"), "timed runs per region (default 10 on cpu, 20 on cuda)")
+      ("threads", po::value(&o.threads)->value_name("T"), "cpu: threads for the layer kernels (default 1: one rank per thread)")
+      ("no-transfers", po::bool_switch(&o.no_transfers), "skip the transfer sweep")
+      ("sms", po::value(&o.sms)->value_name("N"), "cuda: run the layers on a partition of N SMs (a green context) and "
+       "time device-local copies as transfers, as each rank of `ppsim measure --share-gpu` runs (default: whole GPU)")
+      ("partitions", po::value(&o.partitions)->value_name("K"), "with --sms: time the layers on K such partitions at "
+       "once, as K ranks sharing the GPU run (contending for its memory and L2), and merge them (default 1)")
+      ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)");
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "ppsim calibrate: " << e.what() << "\n(see ppsim calibrate --help)\n";
+    return 2;
+  }
+  try {
+    return calibrate(o);
+  } catch (const InputError& e) {
+    std::cerr << "ppsim calibrate: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ppsim calibrate: failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace ppsim::cli

@@ -1,0 +1,86 @@
+// `ppsim simulate [schedule.yaml]`: options, then config -> simulation -> reports.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "sim/config/config.h"
+#include "base/error.h"
+#include "sim/report/ascii_timeline.h"
+#include "sim/report/json_report.h"
+#include "sim/report/output_files.h"
+#include "sim/report/svg_timeline.h"
+#include "sim/report/text_report.h"
+#include "sim/report/timeline_json.h"
+#include "sim/report/trace_report.h"
+#include "sim/simulation.h"
+#include "schedules/order_csv.h"
+
+namespace ppsim::cli {
+namespace {
+
+struct SimulateOptions {
+  std::string config;  // empty: the embedded default example
+  std::string json, trace, svg, order_csv;
+  bool timeline = false;
+  int width = 0;
+  bool quiet = false;
+  bool with_ops = false;
+};
+
+int simulate(const SimulateOptions& o) {
+  const SimulationConfig config = o.config.empty()
+                                      ? parse_config(embedded_default_example(), "<embedded default example>", ".")
+                                      : load_config(o.config);
+  const SimulationResult r = run_simulation(config);
+  RunInfo info = describe_run(config, r.schedule, r.times_source);
+  if (r.model_costs) info.notes = r.model_costs->notes;
+  info.model = r.model_metrics;
+
+  // Everything is rendered before anything is written: no partial outputs on failure.
+  PendingOutputs outputs;
+  if (!o.json.empty()) {
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object();
+    write_json_report_fields(w, info, r.timeline, r.metrics);
+    if (o.with_ops) write_timeline_fields(w, r.timeline);
+    w.end_object();
+    outputs.add(o.json, json + "\n");
+  }
+  if (!o.trace.empty()) outputs.add(o.trace, render_trace({{&r.timeline, "ppsim " + config.schedule}}));
+  if (!o.svg.empty()) outputs.add(o.svg, render_svg_timeline(r.timeline, config.schedule + " P=" + std::to_string(config.stages) + " M=" + std::to_string(config.microbatches)));
+  if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
+  std::string text;
+  if (!o.quiet) text = render_text_report(info, r.timeline, r.metrics);
+  if (o.timeline) text += "\n" + render_ascii_timeline(r.timeline, o.width > 0 ? o.width : terminal_width());
+  outputs.commit();
+  std::cout << text;
+  return 0;
+}
+
+}  // namespace
+
+int run_simulate(int argc, char** argv) {
+  SimulateOptions o;
+  po::options_description desc("ppsim simulate [schedule.yaml] [options]\n\nSimulates a pipeline schedule; with no file, the embedded default example (examples/default.yaml).\n\noptions");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("json", po::value(&o.json)->value_name("PATH"), "write the metrics as JSON")
+      ("trace", po::value(&o.trace)->value_name("PATH"), "write a Chrome/Perfetto trace (one track per rank and link)")
+      ("svg", po::value(&o.svg)->value_name("PATH"), "write a picture of the timeline (SVG)")
+      ("order-csv", po::value(&o.order_csv)->value_name("PATH"), "write the schedule in PyTorch's pipeline-order CSV layout")
+      ("timeline", po::bool_switch(&o.timeline), "print an ASCII timeline scaled to the terminal width")
+      ("width", po::value(&o.width)->value_name("COLUMNS"), "width of the ASCII timeline (default: the terminal's)")
+      ("with-ops", po::bool_switch(&o.with_ops), "add every op's times to the JSON (for 'ppsim compare')")
+      ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value(&o.config));
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  if (auto stop = parse_command_line("simulate", argc, argv, desc, hidden, pos, vm)) return *stop;
+  return run_reporting_errors("simulate", [&] { return simulate(o); });
+}
+
+}  // namespace ppsim::cli

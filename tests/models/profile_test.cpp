@@ -1,0 +1,233 @@
+// Profiles survive save and load unchanged, and broken ones fail with file:line messages.
+#include "models/profile.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "base/error.h"
+#include "models/sample_profile.h"
+
+namespace ppsim {
+namespace {
+
+void expect_timing_eq(const Timing& a, const Timing& b) {
+  EXPECT_EQ(a.median_ns, b.median_ns);
+  EXPECT_EQ(a.p10_ns, b.p10_ns);
+  EXPECT_EQ(a.p90_ns, b.p90_ns);
+  EXPECT_EQ(a.flops, b.flops);
+  EXPECT_EQ(a.tflops, b.tflops);
+  EXPECT_EQ(a.mean_ns, b.mean_ns);
+}
+
+void expect_layer_eq(const LayerProfile& a, const LayerProfile& b) {
+  expect_timing_eq(a.forward, b.forward);
+  expect_timing_eq(a.backward_input, b.backward_input);
+  expect_timing_eq(a.backward_weight, b.backward_weight);
+  EXPECT_EQ(a.activation_bytes, b.activation_bytes);
+  EXPECT_EQ(a.gradient_bytes, b.gradient_bytes);
+  EXPECT_EQ(a.stash_bytes, b.stash_bytes);
+  EXPECT_EQ(a.parameter_bytes, b.parameter_bytes);
+}
+
+TEST(Profile, RoundTripIsExact) {
+  const Profile p = test::sample_profile();
+  const auto path = (std::filesystem::temp_directory_path() / "ppsim_profile_roundtrip.yaml").string();
+  save_profile(p, path);
+  const Profile q = load_profile(path);
+  std::remove(path.c_str());
+
+  EXPECT_EQ(q.schema_version, 1);
+  EXPECT_EQ(q.source, path);
+  EXPECT_EQ(q.device.kind, p.device.kind);
+  EXPECT_EQ(q.device.name, p.device.name);
+  EXPECT_EQ(q.device.count, 2);
+  EXPECT_EQ(q.device.driver_version, p.device.driver_version);
+  EXPECT_EQ(q.device.cuda_version, p.device.cuda_version);
+  EXPECT_EQ(q.device.sm_clock_mhz, 1980);
+  EXPECT_EQ(q.device.memory_clock_mhz, 2619);
+  EXPECT_EQ(q.device.sms, 64);
+  EXPECT_EQ(q.device.partitions, 2);
+  EXPECT_EQ(q.device.gemm_peak_tflops, 700.0);
+  EXPECT_EQ(q.model.name, "tiny");
+  EXPECT_EQ(q.model.hidden, 256);
+  EXPECT_EQ(q.model.kv_heads, 2);
+  EXPECT_EQ(q.model.activation, Activation::SwiGlu);
+  EXPECT_EQ(q.model.norm, Norm::RmsNorm);
+  EXPECT_EQ(q.micro_batch_size, 2);
+  EXPECT_EQ(q.sequence_length, 128);
+  EXPECT_EQ(q.dtype, DType::BF16);
+  expect_layer_eq(q.embedding, p.embedding);
+  expect_layer_eq(q.block, p.block);
+  expect_layer_eq(q.head, p.head);
+  ASSERT_EQ(q.kernels.size(), 2u);
+  EXPECT_EQ(q.kernels[0].name, "qkv_gemm");
+  expect_timing_eq(q.kernels[0].timing, p.kernels[0].timing);
+  EXPECT_EQ(q.kernels[0].max_relative_error, 0.0019);
+  EXPECT_FALSE(q.kernels[1].max_relative_error.has_value());
+  EXPECT_TRUE(q.transfer.measured);
+  EXPECT_EQ(q.transfer.method, "nccl");
+  EXPECT_EQ(q.transfer.fit.alpha_s, 1e-5);
+  EXPECT_EQ(q.transfer.fit.beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(q.transfer.fit.r2, 0.9999);
+  EXPECT_EQ(q.transfer.fit.worst_bytes, 4096);
+  ASSERT_EQ(q.transfer.samples.size(), 2u);
+  EXPECT_EQ(q.transfer.samples[1].bytes, 1 << 20);
+  EXPECT_EQ(q.transfer.samples[1].seconds, 3.3e-5);
+  // Saving what was loaded gives the same text.
+  EXPECT_EQ(profile_to_yaml(q), profile_to_yaml(p));
+}
+
+TEST(Profile, UnmeasuredTransferRoundTrips) {
+  Profile p = test::sample_profile();
+  p.transfer = {};
+  p.transfer.reason = "one GPU: transfers cannot be measured";
+  const Profile q = parse_profile(profile_to_yaml(p), "mem.yaml");
+  EXPECT_FALSE(q.transfer.measured);
+  EXPECT_EQ(q.transfer.reason, p.transfer.reason);
+  EXPECT_FALSE(to_layer_times(q).link.has_value());
+}
+
+TEST(Profile, InterNodeTransferRoundTripsAndIsOptional) {
+  Profile p = test::sample_profile();
+  EXPECT_EQ(profile_to_yaml(p).find("inter_node"), std::string::npos);  // absent unless measured
+  EXPECT_FALSE(parse_profile(profile_to_yaml(p), "mem.yaml").inter_node.has_value());
+  EXPECT_FALSE(to_layer_times(p).inter_node_link.has_value());
+
+  TransferProfile t;
+  t.measured = true;
+  t.method = "nccl-mpi";
+  t.between = "host a (rank 0, gpu 0) <-> host b (rank 1, gpu 0)";
+  t.samples = {{4096, 2.5e-5}, {1 << 30, 0.043}};
+  t.fit = {2.4e-5, 2.5e10, 0.99991, 3e-6, 0.07, 4096};
+  p.inter_node = t;
+  const std::string text = profile_to_yaml(p);
+  const Profile q = parse_profile(text, "mem.yaml");
+  ASSERT_TRUE(q.inter_node.has_value());
+  EXPECT_EQ(q.inter_node->method, "nccl-mpi");
+  EXPECT_EQ(q.inter_node->between, t.between);
+  EXPECT_EQ(q.inter_node->fit.alpha_s, 2.4e-5);
+  EXPECT_EQ(q.inter_node->fit.beta_bytes_per_s, 2.5e10);
+  EXPECT_EQ(q.inter_node->fit.r2, 0.99991);
+  EXPECT_EQ(q.inter_node->fit.worst_bytes, 4096);
+  ASSERT_EQ(q.inter_node->samples.size(), 2u);
+  EXPECT_EQ(q.inter_node->samples[1].seconds, 0.043);
+  EXPECT_EQ(q.transfer.method, "nccl");  // the intra-node fit is untouched
+  EXPECT_EQ(profile_to_yaml(q), text);
+  const MeasuredLayerTimes m = to_layer_times(q);
+  ASSERT_TRUE(m.link && m.inter_node_link);
+  EXPECT_EQ(m.link->beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(m.inter_node_link->alpha_s, 2.4e-5);
+  EXPECT_EQ(m.inter_node_link->beta_bytes_per_s, 2.5e10);
+
+  // Unmeasured inter-node section: kept with its reason, no fit for the simulator.
+  p.inter_node = TransferProfile{};
+  p.inter_node->reason = "one process";
+  const Profile u = parse_profile(profile_to_yaml(p), "mem.yaml");
+  ASSERT_TRUE(u.inter_node.has_value());
+  EXPECT_FALSE(u.inter_node->measured);
+  EXPECT_FALSE(to_layer_times(u).inter_node_link.has_value());
+
+  // Errors name the section.
+  std::string bad = text;
+  const auto at = bad.find("beta_bytes_per_s: ", bad.find("inter_node:"));
+  ASSERT_NE(at, std::string::npos) << text;
+  bad.replace(at, bad.find('\n', at) - at, "beta_bytes_per_s: -1");
+  try {
+    parse_profile(bad, "bad.yaml");
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("inter_node.beta_bytes_per_s"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Profile, ToLayerTimesUsesMeansOrMedians) {
+  Profile p = test::sample_profile();
+  p.source = "x.yaml";
+  // The sample's block passes record means; its embedding and head passes do not (an older profile).
+  auto m = to_layer_times(p);
+  ASSERT_TRUE(m.block && m.embedding && m.head && m.link);
+  EXPECT_EQ(m.statistic, ProfileStatistic::Mean);
+  EXPECT_EQ(m.block->forward, 1040);
+  EXPECT_EQ(m.block->backward_input, 2010);
+  EXPECT_EQ(m.block->backward_weight, 1001);
+  EXPECT_EQ(m.embedding->backward_weight, 200);  // no mean: its median
+  EXPECT_EQ(m.head->forward, 500);
+  EXPECT_TRUE(m.means_missing);
+  m = to_layer_times(p, ProfileStatistic::Median);
+  EXPECT_EQ(m.block->forward, 1000);
+  EXPECT_EQ(m.block->backward_input, 2000);
+  EXPECT_EQ(m.block->backward_weight, 1000);
+  EXPECT_EQ(m.embedding->backward_weight, 200);
+  EXPECT_EQ(m.head->forward, 500);
+  EXPECT_FALSE(m.means_missing);
+  EXPECT_EQ(m.link->alpha_s, 1e-5);
+  EXPECT_EQ(m.link->beta_bytes_per_s, 4.5e10);
+  EXPECT_EQ(m.source, "x.yaml");
+}
+
+// Replaces the first match of `from` in the profile text and expects an InputError whose message
+// starts with "bad.yaml:LINE:" and contains `says`.
+void expect_error(const std::string& from, const std::string& to, const std::string& says) {
+  std::string text = profile_to_yaml(test::sample_profile());
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  try {
+    parse_profile(text, "bad.yaml");
+    FAIL() << "no error for " << to;
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_TRUE(std::regex_search(msg, std::regex("^bad\\.yaml:[0-9]+: "))) << msg;
+    EXPECT_NE(msg.find(says), std::string::npos) << msg;
+  }
+}
+
+TEST(Profile, ErrorsNameFileLineAndKey) {
+  expect_error("schema_version: 1", "schema_version: 7", "schema_version 7 is not supported");
+  expect_error("kind: cuda", "kind: tpu", "device.kind");
+  expect_error("sms: 64", "sms: -8", "device.sms must be 0");
+  expect_error("partitions: 2", "partitions: -1", "device.partitions must not be negative");
+  expect_error("gemm_peak_tflops: 700", "gemm_peak_tflops: -1", "device.gemm_peak_tflops must not be negative");
+  expect_error("mean_ns: 1040", "mean_ns: -5", "layers.block.forward.mean_ns' must not be negative");
+  expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
+  expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
+  expect_error("norm: rmsnorm", "norm: batchnorm", "configuration.model.norm");
+  expect_error("median_ns: 1000, p10_ns: 900", "median_ns: 800, p10_ns: 900", "layers.block.forward");
+  expect_error("gradient_bytes: 131072\n    stash_bytes: 99999", "stash_bytes: 99999", "layers.block.gradient_bytes");
+  expect_error("beta_bytes_per_s: 4.5e+10", "beta_bytes_per_s: -1", "beta_bytes_per_s must be positive");
+  expect_error("schema_version: 1", "schema_version: [1", "YAML syntax error");
+}
+
+TEST(Profile, MissingFileAndUnwritablePath) {
+  EXPECT_THROW(load_profile("/nonexistent/dir/profile.yaml"), InputError);
+  EXPECT_THROW(save_profile(test::sample_profile(), "/nonexistent/dir/profile.yaml"), InputError);
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// A sweep on a machine too busy to time it (times fall with size) leaves the transfer unmeasured,
+// with the reason, instead of failing the calibration; a clean sweep is fitted.
+TEST(Profile, FitTransferFallsBackWhenTimesDoNotGrow) {
+  TransferProfile t;
+  fit_transfer(t, {{4096, 3e-5}, {16384, 2e-5}, {65536, 1e-5}}, "shared-memory", "thread 0 -> thread 1");
+  EXPECT_FALSE(t.measured);
+  EXPECT_NE(t.reason.find("does not grow with size"), std::string::npos) << t.reason;
+  EXPECT_NE(t.reason.find("hardware spec's link"), std::string::npos) << t.reason;
+  EXPECT_EQ(t.samples.size(), 3u);
+  fit_transfer(t, {{1000, 2e-6 + 1000 / 1e9}, {100000, 2e-6 + 100000 / 1e9}}, "nccl", "gpu 0 -> gpu 1");
+  EXPECT_TRUE(t.measured);
+  EXPECT_TRUE(t.reason.empty());
+  EXPECT_NEAR(t.fit.alpha_s, 2e-6, 1e-12);
+  EXPECT_NEAR(t.fit.beta_bytes_per_s, 1e9, 1e-3 * 1e9);
+  EXPECT_EQ(t.method, "nccl");
+}
+
+}  // namespace
+}  // namespace ppsim
