@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "schedules/action_index.h"
 
 namespace ppsim {
 namespace {
@@ -22,10 +23,6 @@ std::string show_place(const std::vector<Action>& order, std::size_t pos) {
   return os.str();
 }
 
-// Table columns by kind.
-constexpr int kF = kind_index(ActionKind::F), kB = kind_index(ActionKind::B), kW = kind_index(ActionKind::W),
-              kBW = kind_index(ActionKind::BW), kSlots = kActionKinds;
-
 }  // namespace
 
 void validate_schedule(const Schedule& sch, const std::string& source) {
@@ -34,11 +31,7 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
   if (static_cast<int>(sch.order.size()) != sch.ranks)
     throw InputError(source + ": schedule has " + std::to_string(sch.order.size()) + " rank orders for " +
                      std::to_string(sch.ranks) + " stages");
-  // position[(stage*M + mb)*4 + slot] = index in its rank's order, or -1.
-  std::vector<std::int64_t> position(static_cast<std::size_t>(S) * M * kSlots, -1);
-  auto at = [&](int stage, int mb, int slot) -> std::int64_t& {
-    return position[(static_cast<std::size_t>(stage) * M + mb) * kSlots + slot];
-  };
+  ActionTable<std::int64_t> position(S, M, -1);  // index in its rank's order, or -1
   auto fail = [&](int rank, std::size_t pos, const std::string& what) {
     throw InputError(source + ": rank " + std::to_string(rank) + ", position " + std::to_string(pos) + " (" +
                      to_csv_string(sch.order[rank][pos]) + "): " + what + "\n  rank " + std::to_string(rank) +
@@ -54,7 +47,7 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
         fail(r, i, "micro-batch " + std::to_string(a.microbatch) + " is out of range 0.." + std::to_string(M - 1));
       if (sch.rank_of_stage[a.stage] != r)
         fail(r, i, "stage " + std::to_string(a.stage) + " lives on rank " + std::to_string(sch.rank_of_stage[a.stage]));
-      auto& slot = at(a.stage, a.microbatch, kind_index(a.kind));
+      auto& slot = position[a];
       if (slot >= 0) fail(r, i, "repeats the action already at position " + std::to_string(slot));
       slot = static_cast<std::int64_t>(i);
     }
@@ -63,7 +56,8 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
   for (int st = 0; st < S; ++st) {
     const int r = sch.rank_of_stage[st];
     for (int m = 0; m < M; ++m) {
-      const std::int64_t f = at(st, m, kF), b = at(st, m, kB), w = at(st, m, kW), bw = at(st, m, kBW);
+      const std::int64_t f = position(st, m, ActionKind::F), b = position(st, m, ActionKind::B),
+                         w = position(st, m, ActionKind::W), bw = position(st, m, ActionKind::BW);
       const std::string item = "stage " + std::to_string(st) + " micro-batch " + std::to_string(m);
       if (f < 0) throw InputError(source + ": rank " + std::to_string(r) + " is missing the forward " + std::to_string(st) + "F" + std::to_string(m));
       const bool split = b >= 0 || w >= 0;
@@ -84,7 +78,7 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
       if (split && w < b) fail(r, static_cast<std::size_t>(w), "W of " + item + " comes before its B (position " + std::to_string(b) + ")");
       // Chunk order within a micro-batch on one rank: forward in model order, backward reversed.
       if (st + 1 < S && sch.rank_of_stage[st + 1] == r) {
-        const std::int64_t f_next = at(st + 1, m, kF);
+        const std::int64_t f_next = position(st + 1, m, ActionKind::F);
         if (f_next >= 0 && f_next < f)
           fail(r, static_cast<std::size_t>(f_next), "forward of stage " + std::to_string(st + 1) + " micro-batch " + std::to_string(m) + " comes before the forward of stage " + std::to_string(st));
       }

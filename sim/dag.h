@@ -1,10 +1,14 @@
 #pragma once
-// The schedule as a dependency DAG (Boost.Graph compressed sparse row): one node per action and per
-// transfer. Edges: data dependencies (F of a stage needs F of the previous stage; the backward runs
-// the chain in reverse and needs the stage's own F; W needs its B) and each rank's program order.
-// Dependencies that cross ranks go through a transfer node on the directional link.
+// The schedule as a dependency DAG: one node per action and per transfer. Two kinds of dependency:
+// - each rank's program order (an op waits for the one before it on its rank), implicit: compute
+//   ops are numbered rank by rank in order, so op v's order successor is v + 1 on the same rank;
+// - data and stash edges, stored as a Boost.Graph compressed sparse row graph labelled with what
+//   they carry: an activation (F of a stage feeds F of the next), a gradient (the backward runs the
+//   chain in reverse) or a stash (the stage's own F before its backward, B before its W).
+// Data that crosses ranks goes through a transfer node on the directional link.
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/range/iterator_range.hpp>
+#include <cstdint>
 #include <memory>
 
 #include "schedules/schedule.h"
@@ -13,15 +17,35 @@
 
 namespace ppsim {
 
+enum class EdgeKind : std::uint8_t {
+  Activation,  // a forward output to the next stage's forward (directly or through a transfer)
+  Gradient,    // an input gradient to the previous stage's backward
+  Stash,       // within one stage and micro-batch: F before its backward, B before its W
+};
+
 // Out-edges only: the hot paths walk forward; the rare backward questions (who blocks a deadlocked
 // op) scan the edge list instead of doubling the graph's size.
-using DagGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
+using DagGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, EdgeKind,
                                                     boost::no_property, OpId, OpId>;
 
 struct Dag {
   std::shared_ptr<OpTable> table;
-  DagGraph graph;
-  std::vector<OpId> in_degree;
+  DagGraph graph;               // data and stash edges
+  std::vector<OpId> in_degree;  // every input of an op: its order predecessor and its in-edges
+
+  // The op after v on v's rank, or kNoOp (v is a transfer or its rank's last op).
+  OpId next_on_rank(OpId v) const {
+    const OpTable& t = *table;
+    if (v >= t.compute_ops()) return kNoOp;
+    return v + 1 < t.rank_begin[t.ops[v].resource + 1] ? v + 1 : kNoOp;
+  }
+
+  // Calls f(w) for every op that waits for v: its order successor first, then the graph's edges.
+  template <class F>
+  void for_each_successor(OpId v, F&& f) const {
+    if (const OpId next = next_on_rank(v); next != kNoOp) f(next);
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, graph))) f(boost::target(e, graph));
+  }
 };
 
 // Builds the DAG. The schedule must have passed validate_schedule. A cycle (deadlock) is found by

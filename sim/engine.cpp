@@ -38,7 +38,6 @@ Timeline simulate(const Dag& dag) {
   std::vector<LinkState> links(t.resources.size());
 
   EventQueue queue;
-  const auto& g = dag.graph;
   const OpId compute_count = t.compute_ops();
   auto start_op = [&](OpId v, TimeNs now, OpId why) {
     tl.start[v] = now;
@@ -46,11 +45,10 @@ Timeline simulate(const Dag& dag) {
     queue.push(now + t.ops[v].duration, v);
     // The successors are touched when v ends, a while from now: fetch them meanwhile, so the
     // engine is not bound by cache misses on the far ends of its edges.
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
-      const OpId w = boost::target(e, g);
+    dag.for_each_successor(v, [&](OpId w) {
       __builtin_prefetch(&pending[w], 1);
       __builtin_prefetch(&t.ops[w], 0);
-    }
+    });
   };
   // An op whose inputs are all in: compute ops run at once (program order is an edge, so the rank
   // is free); a transfer waits for its link.
@@ -84,10 +82,9 @@ Timeline simulate(const Dag& dag) {
       if (link.has_waiting()) start_op(link.take(), now, v);
       else link.busy = false;
     }
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
-      const OpId w = boost::target(e, g);
+    dag.for_each_successor(v, [&](OpId w) {
       if (--pending[w] == 0) on_ready(w, now, v);
-    }
+    });
   }
   // The replay is a topological pass: if ops are left, their dependencies form a cycle.
   if (finished != n) report_deadlock(dag, pending);

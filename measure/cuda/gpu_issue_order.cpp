@@ -25,11 +25,10 @@ std::vector<OpId> global_issue_order(const Dag& dag) {
     queue.pop();
     out.push_back(v);
     const TimeNs end = start + t.ops[v].duration;
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) {
-      const OpId w = boost::target(e, dag.graph);
+    dag.for_each_successor(v, [&](OpId w) {
       ready[w] = std::max(ready[w], end);
       if (--pending[w] == 0) queue.push({ready[w], w});
-    }
+    });
   }
   if (out.size() != n) throw std::logic_error("GPU pipeline: the schedule's DAG has a cycle (run check_acyclic first)");
   return out;

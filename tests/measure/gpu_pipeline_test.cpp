@@ -38,7 +38,7 @@ std::size_t replay(const Dag& dag, const std::vector<std::vector<OpId>>& order) 
   std::size_t done = 0;
   auto finish = [&](OpId v) {
     ++done;
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) --pending[boost::target(e, dag.graph)];
+    dag.for_each_successor(v, [&](OpId w) { --pending[w]; });
   };
   for (bool progress = true; progress;) {
     progress = false;
@@ -125,8 +125,7 @@ TEST(GpuPipeline, GlobalIssueOrderIsALinearExtensionOfTheDag) {
       position[global[i]] = i;
     }
     for (OpId v = 0; v < t.ops.size(); ++v)
-      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph)))
-        EXPECT_LT(position[v], position[boost::target(e, dag.graph)]) << c.kind;
+      dag.for_each_successor(v, [&](OpId w) { EXPECT_LT(position[v], position[w]) << c.kind; });
     const auto per_rank = gpu::issue_order(dag);
     for (int r = 0; r < c.P; ++r) {
       std::vector<OpId> mine;
@@ -300,11 +299,10 @@ void expect_pipelined_equals_reference(std::initializer_list<Case> cases, bool s
       for (OpId v = t.rank_begin[r] + 1; v < t.rank_begin[r + 1]; ++v) EXPECT_LE(tl.end[v - 1], tl.start[v]);
     const TimeNs slack = run.alignment_error_ns + 1000;
     for (OpId v = 0; v < t.ops.size(); ++v)
-      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph))) {
-        const OpId w = boost::target(e, dag.graph);
+      dag.for_each_successor(v, [&](OpId w) {
         const bool cross = t.ops[v].is_transfer || t.ops[w].is_transfer;
         EXPECT_LE(tl.end[v], tl.start[w] + (cross ? slack : 0)) << describe_op(t, v) << " -> " << describe_op(t, w);
-      }
+      });
     EXPECT_GT(*std::max_element(tl.end.begin(), tl.end.end()), 0);
   }
 }

@@ -83,8 +83,7 @@ TEST(Measure, PipelinedRunEqualsNonPipelinedReference) {
     for (int r = 0; r < t.ranks; ++r)
       for (OpId v = t.rank_begin[r] + 1; v < t.rank_begin[r + 1]; ++v) EXPECT_LE(tl.end[v - 1], tl.start[v]) << c.kind;
     for (OpId v = 0; v < t.ops.size(); ++v)
-      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag.graph)))
-        EXPECT_LE(tl.end[v], tl.start[boost::target(e, dag.graph)]) << c.kind << " " << describe_op(t, v);
+      dag.for_each_successor(v, [&](OpId w) { EXPECT_LE(tl.end[v], tl.start[w]) << c.kind << " " << describe_op(t, v); });
     const Metrics m = compute_metrics(tl);
     for (const auto& rm : m.ranks) EXPECT_EQ(rm.items, c.M * c.V);
   }

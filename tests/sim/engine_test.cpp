@@ -55,8 +55,7 @@ void check_invariants(const SimulationResult& r, const std::string& what) {
   EXPECT_EQ(static_cast<std::int64_t>(seen.size()), r.schedule.action_count()) << what;
   // Dependencies respected.
   for (OpId v = 0; v < t.ops.size(); ++v)
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, r.dag.graph)))
-      EXPECT_LE(tl.end[v], tl.start[boost::target(e, r.dag.graph)]) << what;
+    r.dag.for_each_successor(v, [&](OpId w) { EXPECT_LE(tl.end[v], tl.start[w]) << what; });
   // No overlap on any serial resource (ranks and links).
   std::map<int, std::vector<std::pair<TimeNs, TimeNs>>> by_resource;
   for (OpId v = 0; v < t.ops.size(); ++v) by_resource[t.ops[v].resource].push_back({tl.start[v], tl.end[v]});
