@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <unistd.h>
 
@@ -14,10 +13,9 @@
 #include "calibrate/mpi/mpi_session.h"
 #include "models/profile.h"
 #include "models/model_loader.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "base/error.h"
-
-namespace po = boost::program_options;
 
 namespace ppsim::cli {
 namespace {
@@ -28,7 +26,8 @@ struct CalibrateOptions {
   int sequence_length = 0;  // 0: by device
   std::string dtype = "bf16";
   std::string device;       // empty: cuda if a GPU is visible, else cpu
-  std::string gpus;
+  std::string gpu_list;
+  std::vector<int> gpus;
   int repeats = 0;          // 0: by device
   int threads = 1;
   std::string out = "profile.yaml";
@@ -36,23 +35,6 @@ struct CalibrateOptions {
   int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
   int partitions = 1;       // with sms: partitions timed at once
 };
-
-std::vector<int> parse_gpus(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      std::size_t used = 0;
-      const int id = std::stoi(item, &used);
-      if (used != item.size() || id < 0) throw std::invalid_argument(item);
-      out.push_back(id);
-    } catch (const std::exception&) {
-      throw InputError("--gpus: '" + item + "' is not a device number (expected e.g. --gpus 0,1)");
-    }
-  }
-  return out;
-}
 
 int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   const mpi::World& world = session.world();
@@ -80,7 +62,7 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   c.warmup = device == "cuda" ? 3 : 2;
   if (o.threads < 1) throw InputError("--threads must be at least 1");
   c.threads = o.threads;
-  if (!o.gpus.empty()) c.gpus = parse_gpus(o.gpus);
+  c.gpus = o.gpus;
   if (o.sms < 0) throw InputError("--sms must be positive (or 0 for the whole GPU)");
   if (o.sms > 0 && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
   if (o.sms > 0 && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
@@ -145,7 +127,7 @@ int run_calibrate(int argc, char** argv) {
       ("sequence-length", po::value(&o.sequence_length)->value_name("S"), "tokens per sequence (default 128 on cpu, 4096 on cuda)")
       ("dtype", po::value(&o.dtype)->value_name("bf16|fp16|fp32"), "precision (default bf16; the CPU computes in fp32 and records that)")
       ("device", po::value(&o.device)->value_name("cuda|cpu"), "backend (default: cuda if a GPU is visible, else cpu)")
-      ("gpus", po::value(&o.gpus)->value_name("0,1,..."), "GPUs to use (default: all visible)")
+      ("gpus", po::value(&o.gpu_list)->value_name("0,1,..."), "GPUs to use (default: all visible)")
       ("repeats", po::value(&o.repeats)->value_name("K"), "timed runs per region (default 10 on cpu, 20 on cuda)")
       ("threads", po::value(&o.threads)->value_name("T"), "cpu: threads for the layer kernels (default 1: one rank per thread)")
       ("no-transfers", po::bool_switch(&o.no_transfers), "skip the transfer sweep")
@@ -154,27 +136,12 @@ int run_calibrate(int argc, char** argv) {
       ("partitions", po::value(&o.partitions)->value_name("K"), "with --sms: time the layers on K such partitions at "
        "once, as K ranks sharing the GPU run (contending for its memory and L2), and merge them (default 1)")
       ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)");
-  try {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "ppsim calibrate: " << e.what() << "\n(see ppsim calibrate --help)\n";
-    return 2;
-  }
-  try {
-    return calibrate(o);
-  } catch (const InputError& e) {
-    std::cerr << "ppsim calibrate: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "ppsim calibrate: failed: " << e.what() << "\n";
-    return 1;
-  }
+  po::variables_map vm;
+  auto check = [&](const po::variables_map&) {
+    if (!o.gpu_list.empty()) o.gpus = parse_gpu_list(o.gpu_list);
+  };
+  if (auto stop = parse_command_line("calibrate", argc, argv, desc, {}, {}, vm, check)) return *stop;
+  return run_reporting_errors("calibrate", [&] { return calibrate(o); });
 }
 
 }  // namespace ppsim::cli

@@ -1,10 +1,25 @@
 #include "cli/command_line.h"
 
+#include <cstdlib>
 #include <iostream>
+#include <new>
+#include <typeinfo>
 
 #include "base/error.h"
+#include "base/version.h"
 
 namespace ppsim::cli {
+
+const char* exit_codes_help() {
+  return "exit codes:\n"
+         "  0   success\n"
+         "  1   bad input: a file, key, value or flag value is wrong (the message names it)\n"
+         "  2   usage: the command line itself (unknown flag, missing argument)\n"
+         "  3   the schedule would deadlock (the message lists the ops that wait)\n"
+         "  4   too large: refused before allocating, it would not fit in memory (see --max-memory)\n"
+         "  5   a measured run failed: a device error, or a rank waited past the deadline (--timeout)\n"
+         "  70  internal error: a bug in ppsim (please report it)\n";
+}
 
 std::optional<int> parse_command_line(const std::string& command, int argc, char** argv,
                                       const po::options_description& visible, const po::options_description& hidden,
@@ -15,28 +30,66 @@ std::optional<int> parse_command_line(const std::string& command, int argc, char
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     if (vm.count("help")) {
-      std::cout << visible << "\n";
-      return 0;
+      std::cout << visible << "\n" << exit_codes_help();
+      return kExitSuccess;
     }
     po::notify(vm);
     if (check) check(vm);
   } catch (const po::error& e) {
     std::cerr << "ppsim " << command << ": " << e.what() << "\n(see 'ppsim " << command << " --help')\n";
-    return 2;
+    return kExitUsage;
   }
   return std::nullopt;
 }
 
 int run_reporting_errors(const std::string& command, const std::function<int()>& body) {
+  const std::string who = "ppsim " + command + ": ";
+  auto internal = [&](const std::string& what) {
+    std::cerr << who << "internal error: " << what
+              << "\nThis is a bug in ppsim " << kVersion << ", not in your input. Please report it with the command line, "
+              << "the input files and this message (no output file was written).\n";
+    return kExitInternal;
+  };
   try {
+    if (const char* inject = std::getenv("PPSIM_DEBUG_INTERNAL_ERROR"); inject && command == inject)
+      throw std::logic_error("injected by PPSIM_DEBUG_INTERNAL_ERROR=" + command);
     return body();
   } catch (const DeadlockError& e) {
-    std::cerr << "ppsim " << command << ": " << e.what() << "\n";
-    return 3;
+    std::cerr << who << e.what() << "\n";
+    return kExitDeadlock;
+  } catch (const TooLargeError& e) {
+    std::cerr << who << "refused: " << e.what() << "\n";
+    return kExitTooLarge;
   } catch (const InputError& e) {
-    std::cerr << "ppsim " << command << ": error: " << e.what() << "\n";
-    return 1;
+    std::cerr << who << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const RunError& e) {
+    std::cerr << who << "the run failed: " << e.what() << "\n";
+    return kExitRunFailed;
+  } catch (const std::bad_alloc&) {
+    std::cerr << who << "refused: out of memory while running (the size estimate let it start; lower stages, "
+              << "microbatches or chunks, or run on a machine with more memory)\n";
+    return kExitTooLarge;
+  } catch (const std::exception& e) {
+    return internal(std::string(e.what()) + " (" + typeid(e).name() + ")");
+  } catch (...) {
+    return internal("an exception that is not a std::exception");
   }
+}
+
+std::vector<int> parse_gpu_list(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    bool ok = !item.empty() && item.size() <= 6;
+    for (char c : item) ok = ok && c >= '0' && c <= '9';
+    if (!ok) throw po::error(flag + ": '" + item + "' is not a GPU number (expected e.g. " + flag + " 0,1,2,3)");
+    out.push_back(std::stoi(item));
+    pos = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace ppsim::cli

@@ -82,7 +82,7 @@ std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<
   return mem;
 }
 
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) {
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const CostOverrides& overrides) {
   ModelCosts mc;
   mc.model = load_model(config.model);
   mc.hardware = load_hardware(config.hardware);
@@ -99,13 +99,13 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
                      " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
                      ", recompute " + to_string(config.recompute));
   mc.notes.push_back("hardware " + mc.hardware.name + (config.hardware_defaulted ? " (default; set 'hardware:')" : ""));
-  if (config.loaded_profile || !config.profile.empty()) {
-    const Profile p = config.loaded_profile ? *config.loaded_profile : load_profile(config.profile);
+  if (overrides.profile || !config.profile.empty()) {
+    const Profile p = overrides.profile ? *overrides.profile : load_profile(config.profile);
     check_profile_matches(p, mc.model, config);
     mc.measured = to_layer_times(p, config.profile_statistic);
     mc.profile_device_kind = p.device.kind;
     mc.profile_sms = p.device.sms;
-    mc.notes.push_back("calibration profile " + (config.loaded_profile ? std::string("measured just now") : config.profile) +
+    mc.notes.push_back("calibration profile " + (overrides.profile ? overrides.profile_label : config.profile) +
                        " (" + p.device.kind + ": " + p.device.name +
                        (p.device.sms > 0 ? ", " + std::to_string(p.device.sms) + "-SM partition" +
                                                (p.device.partitions > 1 ? " x " + std::to_string(p.device.partitions) + " at once" : "")
@@ -114,7 +114,9 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
                        (mc.measured->means_missing ? std::string("medians: the profile records no means")
                                                    : std::string(to_string(mc.measured->statistic)) + "s") + ")");
   }
-  if (config.partition_auto) {
+  if (overrides.partition) {
+    mc.partition = *overrides.partition;
+  } else if (config.partition_auto) {
     mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);
   } else {
     mc.partition.layers_per_stage = config.partition;
@@ -125,7 +127,7 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks) 
   mc.memory_limit_bytes = config.memory_limit_bytes.value_or(mc.hardware.memory_bytes);
   std::string parts;
   for (int l : mc.partition.layers_per_stage) parts += (parts.empty() ? "" : ", ") + std::to_string(l);
-  mc.notes.push_back(std::string("partition ") + (config.partition_auto ? "auto" : "explicit") + ": [" + parts +
+  mc.notes.push_back(std::string("partition ") + (config.partition_auto && !overrides.partition ? "auto" : "explicit") + ": [" + parts +
                      "] blocks per virtual stage; embedding on stage " + std::to_string(mc.partition.embedding_stage) +
                      ", head on stage " + std::to_string(mc.partition.head()));
   mc.notes.push_back("stage times from " + mc.table.stages.front().source +

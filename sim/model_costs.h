@@ -1,11 +1,13 @@
 #pragma once
 // The model-driven half of a config: model + hardware (+ calibration profile) -> partition ->
 // per-stage op costs through the cost model (models/stage_costs.h).
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "models/memory.h"
+#include "models/profile.h"
 #include "models/stage_costs.h"
 #include "sim/config/config.h"
 #include "sim/op_costs.h"
@@ -28,8 +30,15 @@ struct ModelCosts {
   OpCosts op_costs() const;
 };
 
+// What a caller may fix in place of the config's own choices.
+struct CostOverrides {
+  std::shared_ptr<const Profile> profile;  // a profile measured in process, instead of `profile:`
+  std::string profile_label;               // how the report names it ("rank 1's core, measured just now")
+  std::optional<Partition> partition;      // instead of `partition:` (e.g. the one a measured run used)
+};
+
 // Loads everything the config names and runs the cost model. `stages`/`chunks` are P and V.
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks);
+ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const CostOverrides& overrides = {});
 
 // Op costs when each rank has its own cost model (per-device profiles): virtual stage v takes its
 // times from by_rank[rank_of_stage[v]], and every hop from by_rank[0]. All must share one partition.

@@ -6,11 +6,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/error.h"
+
 namespace ppsim::cuda {
 
-class CudaError : public std::runtime_error {
+// A failed CUDA, cuBLASLt or NCCL call: a run that failed on the device (exit code kExitRunFailed).
+class CudaError : public RunError {
  public:
-  using std::runtime_error::runtime_error;
+  using RunError::RunError;
 };
 
 inline int current_device_or_minus_one() {

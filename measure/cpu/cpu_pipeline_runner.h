@@ -1,40 +1,23 @@
 #pragma once
 // `ppsim measure --device cpu`: executes a schedule for real. One worker thread per rank (pinned to
-// its own core where the machine has enough) runs its action list in order on the rank's CpuStages,
-// taking activations and gradients from its mailbox and copying its outputs into the neighbours'.
-// Every op's start and end go into a Timeline over the same op table the simulator builds, so the
-// measured run is reported and compared by the same metric code.
+// its own core where the machine has enough) runs its ops in order on the rank's CpuStages. What an
+// op waits for and what it passes on is read off the DAG (sim/dataflow.h): a tensor from another
+// rank arrives in the rank's mailbox, one from a stage on the same rank is handed over directly.
+// Every op's start and end go into a Timeline over the simulator's own op table, so the measured
+// run is reported and compared by the same metric code.
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "measure/cpu/cpu_stage.h"
+#include "measure/measured_run.h"
 #include "schedules/schedule.h"
 #include "sim/dag.h"
+#include "sim/dataflow.h"
 #include "sim/timeline.h"
 
 namespace ppsim::cpu {
-
-struct MeasureOptions {
-  int iterations = 5;      // timed iterations (the median one is reported)
-  int warmup = 1;          // untimed iterations before them
-  int queue_depth = 0;     // tensors a mailbox holds before a sender waits; 0 = as the schedule needs
-  bool pin_threads = true; // one core per rank when there are enough cores
-  std::uint64_t seed = 1;
-  // Instead of running the layers, every op takes its DAG duration on a virtual clock carried with
-  // the tensors: the threads and message passing run for real, the times are deterministic.
-  bool virtual_clock = false;
-};
-
-struct MeasuredRun {
-  Timeline timeline;                         // the median iteration
-  std::vector<TimeNs> iteration_makespans;   // every timed iteration, in order
-  std::size_t reported_iteration = 0;
-  bool pinned = false;
-  std::string notes;
-};
 
 class CpuPipeline {
  public:
@@ -43,7 +26,9 @@ class CpuPipeline {
               int micro_batch_size, int sequence_length, std::uint64_t seed);
 
   // Runs warm-up and timed iterations; weight gradients are zeroed at the start of each.
-  // `before_iteration(i)`, when given, runs before timed iteration i (outside the timing).
+  // `before_iteration(i)`, when given, runs before timed iteration i (outside the timing). A rank
+  // that waits longer than options.timeout_s for a tensor stops the run with a RunError naming
+  // the rank, the op and what it waited for.
   MeasuredRun run(const MeasureOptions& options, const std::function<void(int)>& before_iteration = {});
 
   // The same layers run one micro-batch at a time through the whole model, no pipeline: the
@@ -57,12 +42,11 @@ class CpuPipeline {
 
   const Schedule& schedule_;
   const Dag& dag_;
+  Dataflow flow_;
   ModelSpec spec_;
   int tokens_;
   std::uint64_t seed_;
   std::vector<std::unique_ptr<CpuStage>> stages_;
-  std::vector<OpId> compute_op_;   // (stage * M + mb) * 4 + slot -> op id
-  std::vector<OpId> transfer_op_;  // (stage * M + mb) * 2 + (0 forward / 1 backward) -> op id, by sending stage
 };
 
 }  // namespace ppsim::cpu

@@ -22,21 +22,12 @@
 #include "calibrate/cuda/sm_partitions.h"
 #include "measure/cpu/cpu_stage.h"
 #include "base/error.h"
+#include "sim/dataflow.h"
 
 namespace ppsim::gpu {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int slot_of(ActionKind k) {
-  switch (k) {
-    case ActionKind::F: return 0;
-    case ActionKind::B: return 1;
-    case ActionKind::W: return 2;
-    case ActionKind::BW: return 3;
-  }
-  return 0;
-}
 
 TimeNs host_ns(Clock::time_point t) {
   return static_cast<TimeNs>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
@@ -62,14 +53,13 @@ struct GpuPipeline::Impl {
 
   const Schedule& schedule;
   const Dag& dag;
+  Dataflow flow;  // what each op waits for and hands on
   ModelSpec spec;
   int tokens = 0;
   std::vector<int> gpus;
   std::vector<Rank> ranks;
   std::vector<std::unique_ptr<GpuStage>> stages;  // virtual stage order
   std::vector<std::vector<OpId>> order;
-  std::vector<OpId> compute_op, transfer_op;      // as in CpuPipeline
-  std::vector<Action> action_of;                  // compute op -> action
   // Per op: compute: a = start, b = end (on its rank's GPU). Transfer: a/b around the send (the
   // sender's GPU), c/d around the recv (the receiver's GPU); d is what the consumer waits on.
   std::vector<cudaEvent_t> ev_a, ev_b, ev_c, ev_d;
@@ -86,13 +76,18 @@ struct GpuPipeline::Impl {
     std::vector<int> sends_left, w_done;  // by stage * M + micro-batch
   };
 
-  Impl(const Schedule& s, const Dag& d) : schedule(s), dag(d) {}
+  Impl(const Schedule& s, const Dag& d) : schedule(s), dag(d), flow(d) {}
   ~Impl();
 
   int rank_of(int stage) const { return schedule.rank_of_stage[stage]; }
   GpuStage& stage(int s) { return *stages[s]; }
   void set_device_of_stage(int s) const { PPSIM_CUDA_CHECK(cudaSetDevice(ranks[rank_of(s)].device)); }
-  OpId producer_of(const Op& x) const;
+  OpId producer_of(OpId transfer) const { return flow.carried_by(transfer).producer; }
+  // Where a hand-off lands: the consumer stage's input buffer (activation) or the buffer its
+  // backward reads the output gradient from (gradient); and where it is read from on the producer.
+  void* destination(const Handoff& h);
+  const DeviceBuffer& source(const Handoff& h);
+  std::vector<int> cross_rank_sends() const;
   void reserve_stashes();
   void init_nccl(double timeout_s);
   void connect_links(double timeout_s);
@@ -105,7 +100,8 @@ struct GpuPipeline::Impl {
   // One iteration on rank r's thread: returns its (t0 host time, t0 observed-complete host time).
   std::pair<TimeNs, TimeNs> run_rank(int r, std::barrier<>& sync, std::atomic<bool>& failed, double timeout_s);
   void run_shared_iteration(double timeout_s);
-  Timeline run_iteration(const GpuMeasureOptions& o, TimeNs& alignment_error);
+  Timeline run_iteration(const MeasureOptions& o, TimeNs& alignment_error);
+  std::string first_unfinished(int r) const;
 };
 
 GpuPipeline::Impl::~Impl() {
@@ -148,11 +144,28 @@ GpuPipeline::Impl::~Impl() {
   partitions.reset();  // its streams and green contexts, after everything that used them
 }
 
-OpId GpuPipeline::Impl::producer_of(const Op& x) const {
-  const std::size_t item = static_cast<std::size_t>(x.stage) * schedule.microbatches + x.microbatch;
-  if (x.kind == ActionKind::F) return compute_op[item * 4 + 0];
-  const OpId b = compute_op[item * 4 + 1];
-  return b != kNoOp ? b : compute_op[item * 4 + 3];
+void* GpuPipeline::Impl::destination(const Handoff& h) {
+  const Op& to = dag.table->ops[h.consumer];
+  return h.payload == Payload::Activation ? stages[to.stage]->acquire(to.microbatch).h[0].get()
+                                          : stages[to.stage]->stash(to.microbatch).dh.back().get();
+}
+
+const DeviceBuffer& GpuPipeline::Impl::source(const Handoff& h) {
+  const Op& from = dag.table->ops[h.producer];
+  Stash& st = stages[from.stage]->stash(from.microbatch);
+  return h.payload == Payload::Activation ? st.h.back() : st.dh[0];
+}
+
+// Per (stage * M + micro-batch): the transfers out of its stash (its F's and its backward's hand-offs
+// to other ranks); the stash is reused only after all of them are posted.
+std::vector<int> GpuPipeline::Impl::cross_rank_sends() const {
+  const OpTable& t = *dag.table;
+  const int M = schedule.microbatches;
+  std::vector<int> sends(static_cast<std::size_t>(schedule.stages()) * M, 0);
+  for (OpId v = 0; v < t.compute_ops(); ++v)
+    for (const Handoff& h : flow.outputs(v))
+      if (h.transfer != kNoOp) ++sends[t.ops[v].stage * M + t.ops[v].microbatch];
+  return sends;
 }
 
 // The most stashes each stage holds at once when its rank follows `order` (acquired at the
@@ -161,12 +174,10 @@ void GpuPipeline::Impl::reserve_stashes() {
   const OpTable& t = *dag.table;
   const int S = schedule.stages(), M = schedule.microbatches;
   std::vector<int> peak(S, 0);
+  const std::vector<int> sends = cross_rank_sends();
   for (int r = 0; r < schedule.ranks; ++r) {
     std::vector<std::set<int>> live(S);
-    std::vector<int> sends_left(static_cast<std::size_t>(S) * M, 0), w_done(static_cast<std::size_t>(S) * M, 0);
-    for (int s = 0; s < S; ++s)
-      for (int m = 0; m < M; ++m)
-        sends_left[s * M + m] = (s + 1 < S && rank_of(s + 1) != rank_of(s)) + (s > 0 && rank_of(s - 1) != rank_of(s));
+    std::vector<int> sends_left = sends, w_done(static_cast<std::size_t>(S) * M, 0);
     auto maybe_release = [&](int s, int m) {
       if (w_done[s * M + m] && sends_left[s * M + m] == 0) live[s].erase(m);
     };
@@ -174,20 +185,22 @@ void GpuPipeline::Impl::reserve_stashes() {
       const Op& op = t.ops[v];
       if (op.is_transfer) {
         const Resource& link = t.resources[op.resource];
-        if (link.dst == r && op.kind == ActionKind::F) live[op.stage + 1].insert(op.microbatch);
+        const Handoff& h = flow.carried_by(v);
+        const Op& to = t.ops[h.consumer];
+        if (link.dst == r && h.payload == Payload::Activation) live[to.stage].insert(to.microbatch);
         if (link.src == r) {
           --sends_left[op.stage * M + op.microbatch];
           maybe_release(op.stage, op.microbatch);
         }
       } else {
-        const Action& a = action_of[v];
-        if (a.kind == ActionKind::F) {
-          live[a.stage].insert(a.microbatch);
-          if (a.stage + 1 < S && rank_of(a.stage + 1) == r) live[a.stage + 1].insert(a.microbatch);
+        if (op.kind == ActionKind::F) {
+          live[op.stage].insert(op.microbatch);
+          for (const Handoff& h : flow.outputs(v))
+            if (h.transfer == kNoOp) live[t.ops[h.consumer].stage].insert(op.microbatch);
         }
-        if (a.kind == ActionKind::W || a.kind == ActionKind::BW) {
-          w_done[a.stage * M + a.microbatch] = 1;
-          maybe_release(a.stage, a.microbatch);
+        if (op.kind == ActionKind::W || op.kind == ActionKind::BW) {
+          w_done[op.stage * M + op.microbatch] = 1;
+          maybe_release(op.stage, op.microbatch);
         }
       }
       for (int s = 0; s < S; ++s) peak[s] = std::max(peak[s], static_cast<int>(live[s].size()));
@@ -291,13 +304,10 @@ void GpuPipeline::Impl::connect_links(double timeout_s) {
 }
 
 GpuPipeline::Impl::RankIssue GpuPipeline::Impl::begin_issue(int r) const {
-  const int S = schedule.stages(), M = schedule.microbatches;
+  (void)r;  // every rank keeps the whole table; it only touches its own stages' entries
   RankIssue st;
-  st.sends_left.assign(static_cast<std::size_t>(S) * M, 0);
-  st.w_done.assign(static_cast<std::size_t>(S) * M, 0);
-  for (int s : ranks[r].stages)
-    for (int m = 0; m < M; ++m)
-      st.sends_left[s * M + m] = (s + 1 < S && rank_of(s + 1) != r) + (s > 0 && rank_of(s - 1) != r);
+  st.sends_left = cross_rank_sends();
+  st.w_done.assign(st.sends_left.size(), 0);
   return st;
 }
 
@@ -310,15 +320,12 @@ void GpuPipeline::Impl::release_if_done(RankIssue& st, int s, int m) {
 // halves between its two events, then hand a local successor its tensor.
 void GpuPipeline::Impl::issue_compute(int r, OpId v, RankIssue& st) {
   Rank& rk = ranks[r];
-  const int S = schedule.stages(), M = schedule.microbatches;
-  const Action& a = action_of[v];
+  const int M = schedule.microbatches;
+  const Op& a = dag.table->ops[v];
   const int s = a.stage, m = a.microbatch;
   GpuStage& stage = *stages[s];
-  const std::size_t item = static_cast<std::size_t>(s) * M + m;
-  if (a.kind == ActionKind::F && s > 0 && rank_of(s - 1) != r)
-    PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item - M) * 2) + 0]], 0));
-  if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s + 1 < S && rank_of(s + 1) != r)
-    PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[transfer_op[((item + M) * 2) + 1]], 0));
+  for (const Handoff& h : flow.inputs(v))  // what arrives from another rank
+    if (h.transfer != kNoOp) PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.compute, ev_d[h.transfer], 0));
   if (a.kind == ActionKind::F) stage.acquire(m);  // any reuse waits happen before the start event
   PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.compute));
   switch (a.kind) {
@@ -332,15 +339,10 @@ void GpuPipeline::Impl::issue_compute(int r, OpId v, RankIssue& st) {
   }
   PPSIM_CUDA_CHECK(cudaEventRecord(ev_b[v], rk.compute));
   // Hand-offs to a stage on this same rank: a device-local copy, no transfer op.
-  if (a.kind == ActionKind::F && s + 1 < S && rank_of(s + 1) == r) {
-    const DeviceBuffer& out = stage.stash(m).h.back();
-    PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s + 1]->acquire(m).h[0].get(), out.get(), out.bytes(),
-                                     cudaMemcpyDeviceToDevice, rk.compute));
-  }
-  if ((a.kind == ActionKind::B || a.kind == ActionKind::BW) && s > 0 && rank_of(s - 1) == r) {
-    const DeviceBuffer& g = stage.stash(m).dh[0];
-    PPSIM_CUDA_CHECK(cudaMemcpyAsync(stages[s - 1]->stash(m).dh.back().get(), g.get(), g.bytes(),
-                                     cudaMemcpyDeviceToDevice, rk.compute));
+  for (const Handoff& h : flow.outputs(v)) {
+    if (h.transfer != kNoOp) continue;
+    const DeviceBuffer& out = source(h);
+    PPSIM_CUDA_CHECK(cudaMemcpyAsync(destination(h), out.get(), out.bytes(), cudaMemcpyDeviceToDevice, rk.compute));
   }
   if (a.kind == ActionKind::W || a.kind == ActionKind::BW) {
     stage.last_compute_use(m);
@@ -361,9 +363,10 @@ void GpuPipeline::Impl::issue_local_transfer(OpId v, std::vector<RankIssue>& sta
   Rank& from_rank = ranks[link.src];
   Rank& to_rank = ranks[link.dst];
   Stash& from = stages[s]->stash(m);
-  const DeviceBuffer& src = op.kind == ActionKind::F ? from.h.back() : from.dh[0];
-  void* dst = op.kind == ActionKind::F ? stages[s + 1]->acquire(m).h[0].get() : stages[s - 1]->stash(m).dh.back().get();
-  PPSIM_CUDA_CHECK(cudaStreamWaitEvent(to_rank.comm, ev_b[producer_of(op)], 0));
+  const Handoff& h = flow.carried_by(v);
+  const DeviceBuffer& src = source(h);
+  void* dst = destination(h);
+  PPSIM_CUDA_CHECK(cudaStreamWaitEvent(to_rank.comm, ev_b[h.producer], 0));
   PPSIM_CUDA_CHECK(cudaEventRecord(ev_c[v], to_rank.comm));
   PPSIM_CUDA_CHECK(cudaMemcpyAsync(dst, src.get(), src.bytes(), cudaMemcpyDeviceToDevice, to_rank.comm));
   PPSIM_CUDA_CHECK(cudaEventRecord(ev_d[v], to_rank.comm));
@@ -393,11 +396,23 @@ void GpuPipeline::Impl::wait_idle(int r, Clock::time_point deadline, double time
     }
     if (check_failed) check_failed();
     if (Clock::now() > deadline)
-      throw cuda::CudaError("pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
-                            "): the iteration did not finish within " + std::to_string(timeout_s) +
-                            " s (a send/recv without its peer?)");
+      throw RunError("measure --device cuda: pipeline rank " + std::to_string(r) + " (GPU " + std::to_string(rk.device) +
+                     ") did not finish its iteration within " + std::to_string(timeout_s) + " s (--timeout); it waited on " +
+                     first_unfinished(r) + "; the communicators were aborted");
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+}
+
+// The first op of rank r's issue order whose closing event has not completed: what it waits on.
+std::string GpuPipeline::Impl::first_unfinished(int r) const {
+  const OpTable& t = *dag.table;
+  for (OpId v : order[r]) {
+    const Op& op = t.ops[v];
+    const bool receives = op.is_transfer && t.resources[op.resource].dst == r && (shared() || t.resources[op.resource].src != r);
+    cudaEvent_t e = receives ? ev_d[v] : ev_b[v];
+    if (e && cudaEventQuery(e) == cudaErrorNotReady) return describe_op(t, v);
+  }
+  return "no op (the streams were still busy)";
 }
 
 TimeNs GpuPipeline::Impl::since(cudaEvent_t t0, cudaEvent_t e) const {
@@ -465,10 +480,11 @@ std::pair<TimeNs, TimeNs> GpuPipeline::Impl::run_rank(int r, std::barrier<>& syn
     const Resource& link = t.resources[op.resource];
     const int s = op.stage, m = op.microbatch;
     const std::size_t count = static_cast<std::size_t>(tokens) * spec.hidden;
+    const Handoff& h = flow.carried_by(v);
     if (link.src == r) {
       Stash& from = stages[s]->stash(m);
-      void* buf = op.kind == ActionKind::F ? from.h.back().get() : from.dh[0].get();
-      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.comm, ev_b[producer_of(op)], 0));
+      void* buf = source(h).get();
+      PPSIM_CUDA_CHECK(cudaStreamWaitEvent(rk.comm, ev_b[h.producer], 0));
       PPSIM_CUDA_CHECK(cudaEventRecord(ev_a[v], rk.comm));
       nccl_check(ncclSend(buf, count, ncclBfloat16, link.dst, rk.nccl, rk.comm), "ncclSend", r);
       nccl_enqueued("ncclSend");
@@ -477,8 +493,7 @@ std::pair<TimeNs, TimeNs> GpuPipeline::Impl::run_rank(int r, std::barrier<>& syn
       --st.sends_left[s * M + m];
       release_if_done(st, s, m);
     } else {
-      void* buf = op.kind == ActionKind::F ? stages[s + 1]->acquire(m).h[0].get()
-                                           : stages[s - 1]->stash(m).dh.back().get();
+      void* buf = destination(h);
       PPSIM_CUDA_CHECK(cudaEventRecord(ev_c[v], rk.comm));
       nccl_check(ncclRecv(buf, count, ncclBfloat16, link.src, rk.nccl, rk.comm), "ncclRecv", r);
       nccl_enqueued("ncclRecv");
@@ -531,7 +546,7 @@ void GpuPipeline::Impl::run_shared_iteration(double timeout_s) {
   }
 }
 
-Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& alignment_error) {
+Timeline GpuPipeline::Impl::run_iteration(const MeasureOptions& o, TimeNs& alignment_error) {
   if (broken) throw cuda::CudaError("GPU pipeline: an earlier run failed and aborted the communicator");
   const int P = schedule.ranks;
   std::vector<TimeNs> offset(P, 0);
@@ -597,10 +612,12 @@ Timeline GpuPipeline::Impl::run_iteration(const GpuMeasureOptions& o, TimeNs& al
 }
 
 GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
-                         int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus,
-                         bool share_gpu)
+                         int micro_batch_size, int sequence_length, const MeasureOptions& options)
     : impl_(std::make_unique<Impl>(schedule, dag)) {
   Impl& I = *impl_;
+  std::vector<int> gpus = options.gpus;
+  const bool share_gpu = options.share_gpu;
+  const std::uint64_t seed = options.seed;
   const int P = schedule.ranks, S = schedule.stages(), M = schedule.microbatches;
   if (partition.virtual_stages() != S)
     throw InputError("measure: the partition has " + std::to_string(partition.virtual_stages()) +
@@ -647,23 +664,12 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
   I.gpus = gpus;
 
   const OpTable& t = *dag.table;
-  const std::size_t items = static_cast<std::size_t>(S) * M;
-  I.compute_op.assign(items * 4, kNoOp);
-  I.transfer_op.assign(items * 2, kNoOp);
-  I.action_of.resize(t.ops.size());
-  for (OpId v = 0; v < t.ops.size(); ++v) {
-    const Op& op = t.ops[v];
-    const std::size_t item = static_cast<std::size_t>(op.stage) * M + op.microbatch;
-    if (op.is_transfer) I.transfer_op[item * 2 + (op.kind == ActionKind::F ? 0 : 1)] = v;
-    else I.compute_op[item * 4 + slot_of(op.kind)] = v;
-  }
   for (int r = 0; r < P; ++r)
     for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
       const Action& a = schedule.order[r][v - t.rank_begin[r]];
       const Op& op = t.ops[v];
       if (a.stage != op.stage || a.microbatch != op.microbatch || a.kind != op.kind)
         throw std::logic_error("GPU pipeline: the DAG was not built from this schedule");
-      I.action_of[v] = a;
     }
   I.global_order = global_issue_order(dag);  // one pass; shared mode issues it as is
   I.order = ppsim::gpu::issue_order(dag, I.global_order);
@@ -733,26 +739,16 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
 
 GpuPipeline::~GpuPipeline() = default;
 
-GpuMeasuredRun GpuPipeline::run(const GpuMeasureOptions& o) {
+MeasuredRun GpuPipeline::run(const MeasureOptions& o) {
   Impl& I = *impl_;
-  GpuMeasuredRun result;
   TimeNs align = 0;
-  for (int i = 0; i < o.warmup; ++i) I.run_iteration(o, align);
-  std::vector<Timeline> runs;
   std::vector<TimeNs> aligns;
-  for (int i = 0; i < std::max(1, o.iterations); ++i) {
-    runs.push_back(I.run_iteration(o, align));
+  MeasuredRun result = run_iterations(o, [&] {
+    Timeline tl = I.run_iteration(o, align);
     aligns.push_back(align);
-    const Timeline& tl = runs.back();
-    result.iteration_makespans.push_back(*std::max_element(tl.end.begin(), tl.end.end()));
-  }
-  std::vector<std::size_t> idx(runs.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(),
-            [&](std::size_t a, std::size_t b) { return result.iteration_makespans[a] < result.iteration_makespans[b]; });
-  result.reported_iteration = idx[idx.size() / 2];
-  result.timeline = std::move(runs[result.reported_iteration]);
-  result.alignment_error_ns = aligns[result.reported_iteration];
+    return tl;
+  });
+  result.alignment_error_ns = aligns[o.warmup + result.reported_iteration];
   std::string g;
   for (std::size_t r = 0; r < I.gpus.size(); ++r) {
     if (r) g += ",";

@@ -1,6 +1,6 @@
 #pragma once
 // `ppsim measure --device cuda`: executes a schedule for real on GPUs, mirroring
-// cpu::CpuPipeline (calibrate/measure/cpu_pipeline_runner.h). Plain C++ (no CUDA types), so host
+// cpu::CpuPipeline (measure/cpu/cpu_pipeline_runner.h). Plain C++ (no CUDA types), so host
 // code can include it whether or not CUDA was found; without CUDA + NCCL the constructor throws
 // InputError (gpu_pipeline_runner_stub.cpp). NOT YET RUN ON A GPU: see docs/calibration.md,
 // "GPU measure runner", for what to check first.
@@ -11,7 +11,8 @@
 // - one host thread per rank issues its work in order: compute ops on the rank's compute stream,
 //   NCCL sends/recvs on its communication stream (one communicator over all ranks' GPUs), ordered
 //   with CUDA events (a consumer waits on its recv's event, a send on its producer's event);
-// - hand-offs between two stages of the same rank are device-local copies (no transfer op);
+// - what each op waits for and hands on is read off the DAG (sim/dataflow.h); hand-offs between
+//   two stages of the same rank are device-local copies (no transfer op);
 // - CUDA events around every compute op and every send/recv give the timeline.
 //
 // Communication order (why it cannot deadlock): every NCCL send/recv blocks its stream until the
@@ -40,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "measure/measured_run.h"
 #include "models/model_spec.h"
 #include "models/partition.h"
 #include "schedules/schedule.h"
@@ -48,39 +50,24 @@
 
 namespace ppsim::gpu {
 
-struct GpuMeasureOptions {
-  int iterations = 5;        // timed iterations (the median one is reported)
-  int warmup = 1;            // untimed iterations before them (NCCL connects, cuBLASLt plans)
-  std::vector<int> gpus;     // what the command passes to the constructor; empty = 0 .. P-1
-  std::uint64_t seed = 1;
-  double timeout_s = 300;    // an iteration that takes longer aborts the communicator and throws
-};
-
-struct GpuMeasuredRun {
-  Timeline timeline;                         // the median iteration
-  std::vector<TimeNs> iteration_makespans;   // every timed iteration, in order
-  std::size_t reported_iteration = 0;
-  std::string notes;                         // GPUs used and the cross-GPU alignment error bound
-  TimeNs alignment_error_ns = 0;             // bound on the clock alignment between GPUs (median iteration)
-};
-
 class GpuPipeline {
  public:
-  // `dag` must have been built from `schedule`; the stages follow `partition` of `spec`.
-  // Throws InputError when fewer GPUs are visible than the schedule has ranks ("... needs N GPUs
+  // `dag` must have been built from `schedule`; the stages follow `partition` of `spec`. The GPUs
+  // are options.gpus (rank r on gpus[r]; empty = 0 .. P-1), or with options.share_gpu one GPU
+  // (gpus[0], default 0) whose SMs are split into P partitions. Every device check is made here:
+  // throws InputError when fewer GPUs are visible than the schedule has ranks ("... needs N GPUs
   // (one per rank), M visible ..."), when `gpus` names an invisible or repeated GPU, or when the
-  // model is not one the CUDA kernels run. With `share_gpu` every rank runs on gpus[0] (default
-  // GPU 0) on 1/P of its SMs; more than one GPU in `gpus` is then an error.
+  // model is not one the CUDA kernels run.
   GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
-              int micro_batch_size, int sequence_length, std::uint64_t seed, std::vector<int> gpus,
-              bool share_gpu = false);
+              int micro_batch_size, int sequence_length, const MeasureOptions& options);
   ~GpuPipeline();
   GpuPipeline(const GpuPipeline&) = delete;
   GpuPipeline& operator=(const GpuPipeline&) = delete;
 
   // Runs warm-up and timed iterations; weight gradients are zeroed at the start of each, so after
-  // the run they hold the last iteration's.
-  GpuMeasuredRun run(const GpuMeasureOptions& options);
+  // the run they hold the last iteration's. A rank that does not finish within options.timeout_s
+  // aborts the communicators and throws RunError naming the rank and the op it waited on.
+  MeasuredRun run(const MeasureOptions& options);
 
   // The same layers run one micro-batch at a time through the whole model, no pipeline, each stage
   // on its own GPU with synchronous copies between them: the reference the pipelined results must

@@ -9,13 +9,13 @@ struct GpuPipeline::Impl {
   std::vector<std::vector<OpId>> order;
 };
 
-GpuPipeline::GpuPipeline(const Schedule&, const Dag&, const ModelSpec&, const Partition&, int, int, std::uint64_t,
-                         std::vector<int>, bool) {
+GpuPipeline::GpuPipeline(const Schedule&, const Dag&, const ModelSpec&, const Partition&, int, int,
+                         const MeasureOptions&) {
   throw InputError("ppsim measure --device cuda: this ppsim was built without CUDA and NCCL (both are needed by the "
                    "GPU pipeline runner; nvcc and libnccl must be found at configure time)");
 }
 GpuPipeline::~GpuPipeline() = default;
-GpuMeasuredRun GpuPipeline::run(const GpuMeasureOptions&) { return {}; }
+MeasuredRun GpuPipeline::run(const MeasureOptions&) { return {}; }
 void GpuPipeline::run_reference() {}
 double GpuPipeline::loss(int) const { return 0; }
 std::vector<std::string> GpuPipeline::gradient_names(int) const { return {}; }

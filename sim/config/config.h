@@ -46,7 +46,6 @@ struct ModelConfig {
   std::string hardware = "h100-sxm";
   bool hardware_defaulted = true;
   std::string profile;  // resolved path, empty = roofline only
-  std::shared_ptr<const Profile> loaded_profile;  // set by a caller that calibrated in process
   ProfileStatistic profile_statistic = ProfileStatistic::Mean;  // which of the profile's timings an op takes
   int micro_batch_size = 1;
   int sequence_length = 2048;

@@ -219,7 +219,9 @@ TEST(GpuPipeline, FewerGpusThanRanksIsAClearError) {
   part.layers_per_stage.assign(P, 0);
   for (int i = 0; i < spec.layers; ++i) ++part.layers_per_stage[i % P];
   try {
-    gpu::GpuPipeline pipe(s, dag, spec, part, 1, 16, 1, {});
+    MeasureOptions o;
+    o.device = "cuda";
+    gpu::GpuPipeline pipe(s, dag, spec, part, 1, 16, o);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     const std::string msg = e.what();
@@ -253,18 +255,21 @@ void expect_pipelined_equals_reference(std::initializer_list<Case> cases, bool s
     check_acyclic(dag);
     Partition part;
     part.layers_per_stage.assign(c.P * c.V, spec.layers / (c.P * c.V));
-    gpu::GpuPipeline pipe(s, dag, spec, part, 2, 64, 7, {}, share_gpu);
+    MeasureOptions o;
+    o.device = "cuda";
+    o.seed = 7;
+    o.share_gpu = share_gpu;
+    o.iterations = 2;
+    o.warmup = 1;
+    o.timeout_s = 60;
+    gpu::GpuPipeline pipe(s, dag, spec, part, 2, 64, o);
     if (share_gpu) {
       EXPECT_GT(pipe.sms_per_rank(), 0);
       EXPECT_LE(pipe.sms_per_rank() * c.P, pipe.device_sms());
     } else {
       EXPECT_EQ(pipe.sms_per_rank(), 0);
     }
-    gpu::GpuMeasureOptions o;
-    o.iterations = 2;
-    o.warmup = 1;
-    o.timeout_s = 60;
-    const gpu::GpuMeasuredRun run = pipe.run(o);
+    const MeasuredRun run = pipe.run(o);
     std::vector<double> losses;
     std::vector<std::vector<std::vector<float>>> grads(s.stages());
     for (int m = 0; m < c.M; ++m) losses.push_back(pipe.loss(m));
@@ -330,7 +335,11 @@ TEST(GpuPipeline, SharedGpuNamesOneGpuAtMost) {
   Partition part;
   part.layers_per_stage = {spec.layers / 2, spec.layers - spec.layers / 2};
   try {
-    gpu::GpuPipeline pipe(s, dag, spec, part, 1, 16, 1, {0, 1}, true);
+    MeasureOptions o;
+    o.device = "cuda";
+    o.gpus = {0, 1};
+    o.share_gpu = true;
+    gpu::GpuPipeline pipe(s, dag, spec, part, 1, 16, o);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     const std::string msg = e.what();

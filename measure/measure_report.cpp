@@ -1,0 +1,47 @@
+#include "measure/measure_report.h"
+
+#include "measure/comparison_report.h"
+#include "sim/report/json_report.h"
+#include "sim/report/json_writer.h"
+#include "sim/report/text_report.h"
+#include "sim/report/timeline_json.h"
+#include "sim/report/trace_report.h"
+
+namespace ppsim {
+
+std::string render_measure_text(const MeasureOutcome& o) {
+  std::string text = render_text_report(o.measured_info, o.run.timeline, o.measured);
+  if (o.comparison) text += "\n" + render_comparison_text(*o.comparison, o.predicted->timeline);
+  return text;
+}
+
+std::string render_measure_json(const MeasureOutcome& o) {
+  std::string json;
+  JsonWriter w(json);
+  w.begin_object();
+  if (o.comparison) write_comparison_fields(w, *o.comparison);
+  w.key("measured").begin_object();
+  write_json_report_fields(w, o.measured_info, o.run.timeline, o.measured);
+  w.key("iteration_makespans_ns").begin_array();
+  for (TimeNs t : o.run.iteration_makespans) w.value(t);
+  w.end_array();
+  write_timeline_fields(w, o.run.timeline);
+  w.end_object();
+  if (o.predicted) {
+    w.key("predicted").begin_object();
+    write_json_report_fields(w, o.predicted_info, o.predicted->timeline, o.predicted->metrics);
+    write_timeline_fields(w, o.predicted->timeline);
+    w.end_object();
+  }
+  w.end_object();
+  return json + "\n";
+}
+
+std::string render_measure_trace(const MeasureOutcome& o) {
+  std::vector<TraceTimeline> traces;
+  if (o.predicted) traces.push_back({&o.predicted->timeline, "predicted"});
+  traces.push_back({&o.run.timeline, "measured"});
+  return render_trace(traces);
+}
+
+}  // namespace ppsim
