@@ -13,10 +13,9 @@ Schedule generate_1f1b(const ScheduleParams& p) {
   Schedule s = start_schedule("1f1b", p, false);
   for (int r = 0; r < p.ranks; ++r) {
     detail::OneFOneBShape sh;
-    sh.stage = r;
-    sh.microbatches = p.microbatches;
     sh.warmup = p.ranks - r - 1;
-    s.order[r] = detail::one_f_one_b_order(sh);
+    const auto mbs = detail::single_stage_sequence(r, p.microbatches);
+    s.order[r] = detail::one_f_one_b_order(mbs, mbs, sh);
   }
   return s;
 }

@@ -27,8 +27,10 @@ const std::vector<ScheduleKind>& schedule_kinds() {
       {"gpipe", generate_gpipe, "all forwards, then all backwards"},
       {"1f1b", generate_1f1b, "warm-up forwards, then one forward / one backward, then drain"},
       {"interleaved-1f1b", generate_interleaved_1f1b, "Megatron's 1F1B over V virtual chunks per rank"},
+      {"looped-bfs", generate_looped_bfs, "every micro-batch through each chunk in turn, then the backwards in reverse"},
       {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index"},
       {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s"},
+      {"interleaved-zb", generate_interleaved_zb, "PyTorch's interleaved zero bubble: interleaved 1F1B with B/W split, W delayed by the rank"},
   };
   return kinds;
 }

@@ -37,6 +37,8 @@ Schedule start_schedule(const char* kind, const ScheduleParams& params, bool spl
 Schedule generate_gpipe(const ScheduleParams&);
 Schedule generate_1f1b(const ScheduleParams&);
 Schedule generate_interleaved_1f1b(const ScheduleParams&);
+Schedule generate_interleaved_zb(const ScheduleParams&);
+Schedule generate_looped_bfs(const ScheduleParams&);
 Schedule generate_zb_h1(const ScheduleParams&);
 Schedule generate_zb_h2(const ScheduleParams&);
 

@@ -15,8 +15,6 @@ Schedule zero_bubble(const ScheduleParams& p, const char* kind, bool h2) {
   Schedule s = start_schedule(kind, p, true);
   for (int r = 0; r < p.ranks; ++r) {
     detail::OneFOneBShape sh;
-    sh.stage = r;
-    sh.microbatches = p.microbatches;
     sh.split_backward = true;
     if (h2) {
       // ZB-H2: enough warm-up forwards to cover the first backward's round trip (2P-1-2s),
@@ -29,7 +27,8 @@ Schedule zero_bubble(const ScheduleParams& p, const char* kind, bool h2) {
       sh.warmup = p.ranks - r - 1;
       sh.w_delay = r;
     }
-    s.order[r] = detail::one_f_one_b_order(sh);
+    const auto mbs = detail::single_stage_sequence(r, p.microbatches);
+    s.order[r] = detail::one_f_one_b_order(mbs, mbs, sh);
   }
   return s;
 }

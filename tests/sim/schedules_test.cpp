@@ -33,9 +33,11 @@ TEST(Generators, AllKindsValidOverGrid) {
       for (int M : {1, 2, 4, 5, 8, 16})
         for (int V : {1, 2, 3}) {
           const std::string kind = k.name;
-          const bool multi_chunk = kind == "interleaved-1f1b" || kind == "gpipe";
+          const bool multi_chunk = kind == "interleaved-1f1b" || kind == "interleaved-zb" || kind == "gpipe" ||
+                                   kind == "looped-bfs";
           if (V > 1 && !multi_chunk) continue;
-          if (kind == "interleaved-1f1b" && M % P != 0) continue;
+          const bool rounds = kind == "interleaved-1f1b" || kind == "interleaved-zb";
+          if (rounds && M % std::max(1, M / P) != 0) continue;  // PyTorch's rule (pytorch_orders_test.cpp)
           Schedule s = generate_schedule(kind, {P, M, V});
           EXPECT_NO_THROW(validate_schedule(s, kind)) << kind << " P=" << P << " M=" << M << " V=" << V;
           const int per_item = s.split_backward ? 3 : 2;
@@ -81,17 +83,17 @@ TEST(Generators, InterleavedGroupsAndWarmup) {
 
 TEST(Generators, RejectUnsupportedShapesClearly) {
   try {
-    generate_schedule("interleaved-1f1b", {4, 6, 2});
+    generate_schedule("interleaved-1f1b", {4, 9, 2});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("multiple of stages"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("must be a multiple of 2 (microbatches: 9, stages: 4)"), std::string::npos) << e.what();
   }
   EXPECT_THROW(generate_schedule("1f1b", {4, 8, 2}), InputError);
   try {
     generate_schedule("pipedream", {4, 8, 1});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, zb-h1, zb-h2, custom"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, custom"), std::string::npos);
   }
 }
 
