@@ -39,78 +39,82 @@ InFlight sweep(const std::vector<std::pair<TimeNs, std::int64_t>>& starts,
   return f;
 }
 
-}  // namespace
-
-Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
-  const OpTable& t = *tl.table;
-  const std::size_t n = t.ops.size();
-  Metrics m;
-  if (n == 0) return m;
+// Step 1: the run's span, first op start to last op end.
+void measure_span(const Timeline& tl, Metrics& m) {
   TimeNs t0 = tl.start[0], t1 = tl.end[0];
-  for (std::size_t v = 0; v < n; ++v) {
+  for (std::size_t v = 0; v < tl.start.size(); ++v) {
     t0 = std::min(t0, tl.start[v]);
     t1 = std::max(t1, tl.end[v]);
   }
   m.start_ns = t0;
   m.makespan_ns = t1 - t0;
+}
+
+// Step 2: one rank's busy time, idle breakdown and in-flight micro-batch chunks (Little's law).
+RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const MetricsOptions& options,
+                         std::vector<TimeNs>& item_start) {
+  const OpTable& t = *tl.table;
   const double T = static_cast<double>(m.makespan_ns);
   const bool have_bytes = !options.activation_bytes_per_stage.empty();
+  RankMetrics rm;
+  rm.rank = r;
+  const OpId b = t.rank_begin[r], e = t.rank_begin[r + 1];
+  if (b == e) {
+    rm.idle_leading_ns = m.makespan_ns;
+    rm.bubble_fraction = 1;
+    return rm;
+  }
+  rm.first_start_ns = tl.start[b] - m.start_ns;
+  rm.last_end_ns = tl.end[e - 1] - m.start_ns;
+  std::vector<std::pair<TimeNs, std::int64_t>> starts, ends;
+  starts.reserve(e - b);
+  ends.reserve(e - b);
+  __int128 residence = 0;
+  TimeNs prev_end = tl.start[b];
+  for (OpId v = b; v < e; ++v) {
+    const Op& op = t.ops[v];
+    rm.busy_ns += tl.end[v] - tl.start[v];
+    const TimeNs gap = tl.start[v] - prev_end;
+    if (gap > 0) {
+      const OpId why = tl.cause.empty() ? kNoOp : tl.cause[v];
+      if (why != kNoOp && t.ops[why].is_transfer)
+        (t.ops[why].kind == ActionKind::F ? rm.idle_waiting_activation_ns : rm.idle_waiting_gradient_ns) += gap;
+      else
+        rm.idle_other_ns += gap;
+    }
+    prev_end = std::max(prev_end, tl.end[v]);
+    const std::size_t item = static_cast<std::size_t>(op.stage) * t.microbatches + op.microbatch;
+    const std::int64_t bytes = have_bytes ? options.activation_bytes_per_stage[op.stage] : 0;
+    if (op.kind == ActionKind::F) {
+      item_start[item] = tl.start[v];
+      starts.emplace_back(tl.start[v], bytes);
+    } else if (op.kind == ActionKind::W || op.kind == ActionKind::BW) {  // last backward piece
+      ends.emplace_back(tl.end[v], bytes);
+      residence += tl.end[v] - item_start[item];
+    }
+  }
+  rm.span_ns = rm.last_end_ns - rm.first_start_ns;
+  rm.idle_leading_ns = rm.first_start_ns;
+  rm.idle_trailing_ns = m.makespan_ns - rm.last_end_ns;
+  // One rounding only (idle / makespan), so balanced cases equal the closed forms exactly.
+  rm.bubble_fraction = T > 0 ? static_cast<double>(m.makespan_ns - rm.busy_ns) / T : 0;
+  if (!std::is_sorted(starts.begin(), starts.end())) std::sort(starts.begin(), starts.end());
+  if (!std::is_sorted(ends.begin(), ends.end())) std::sort(ends.begin(), ends.end());
+  const InFlight f = sweep(starts, ends);
+  rm.items = static_cast<std::int64_t>(ends.size());
+  rm.peak_in_flight = f.peak;
+  rm.peak_activation_bytes = f.peak_bytes;
+  rm.mean_in_flight = T > 0 ? static_cast<double>(f.integral) / T : 0;
+  rm.arrival_rate_per_s = T > 0 ? static_cast<double>(rm.items) / (T * 1e-9) : 0;
+  rm.mean_residence_ns = rm.items > 0 ? static_cast<double>(residence) / static_cast<double>(rm.items) : 0;
+  return rm;
+}
 
-  std::vector<TimeNs> item_start(static_cast<std::size_t>(t.stages) * t.microbatches, 0);
+// Step 3: the whole run's bubble figures and throughput from the ranks'.
+void summarize_ranks(const OpTable& t, Metrics& m) {
+  const double T = static_cast<double>(m.makespan_ns);
   TimeNs total_busy = 0;
-  m.ranks.resize(t.ranks);
-  for (int r = 0; r < t.ranks; ++r) {
-    RankMetrics& rm = m.ranks[r];
-    rm.rank = r;
-    const OpId b = t.rank_begin[r], e = t.rank_begin[r + 1];
-    if (b == e) {
-      rm.idle_leading_ns = m.makespan_ns;
-      rm.bubble_fraction = 1;
-      continue;
-    }
-    rm.first_start_ns = tl.start[b] - t0;
-    rm.last_end_ns = tl.end[e - 1] - t0;
-    std::vector<std::pair<TimeNs, std::int64_t>> starts, ends;
-    starts.reserve(e - b);
-    ends.reserve(e - b);
-    __int128 residence = 0;
-    TimeNs prev_end = tl.start[b];
-    for (OpId v = b; v < e; ++v) {
-      const Op& op = t.ops[v];
-      rm.busy_ns += tl.end[v] - tl.start[v];
-      const TimeNs gap = tl.start[v] - prev_end;
-      if (gap > 0) {
-        const OpId why = tl.cause.empty() ? kNoOp : tl.cause[v];
-        if (why != kNoOp && t.ops[why].is_transfer)
-          (t.ops[why].kind == ActionKind::F ? rm.idle_waiting_activation_ns : rm.idle_waiting_gradient_ns) += gap;
-        else
-          rm.idle_other_ns += gap;
-      }
-      prev_end = std::max(prev_end, tl.end[v]);
-      const std::size_t item = static_cast<std::size_t>(op.stage) * t.microbatches + op.microbatch;
-      const std::int64_t bytes = have_bytes ? options.activation_bytes_per_stage[op.stage] : 0;
-      if (op.kind == ActionKind::F) {
-        item_start[item] = tl.start[v];
-        starts.emplace_back(tl.start[v], bytes);
-      } else if (op.kind == ActionKind::W || op.kind == ActionKind::BW) {  // last backward piece
-        ends.emplace_back(tl.end[v], bytes);
-        residence += tl.end[v] - item_start[item];
-      }
-    }
-    rm.span_ns = rm.last_end_ns - rm.first_start_ns;
-    rm.idle_leading_ns = rm.first_start_ns;
-    rm.idle_trailing_ns = m.makespan_ns - rm.last_end_ns;
-    // One rounding only (idle / makespan), so balanced cases equal the closed forms exactly.
-    rm.bubble_fraction = T > 0 ? static_cast<double>(m.makespan_ns - rm.busy_ns) / T : 0;
-    if (!std::is_sorted(starts.begin(), starts.end())) std::sort(starts.begin(), starts.end());
-    if (!std::is_sorted(ends.begin(), ends.end())) std::sort(ends.begin(), ends.end());
-    const InFlight f = sweep(starts, ends);
-    rm.items = static_cast<std::int64_t>(ends.size());
-    rm.peak_in_flight = f.peak;
-    rm.peak_activation_bytes = f.peak_bytes;
-    rm.mean_in_flight = T > 0 ? static_cast<double>(f.integral) / T : 0;
-    rm.arrival_rate_per_s = T > 0 ? static_cast<double>(rm.items) / (T * 1e-9) : 0;
-    rm.mean_residence_ns = rm.items > 0 ? static_cast<double>(residence) / static_cast<double>(rm.items) : 0;
+  for (const RankMetrics& rm : m.ranks) {
     total_busy += rm.busy_ns;
     m.largest_span_ns = std::max(m.largest_span_ns, rm.span_ns);
     m.largest_busy_ns = std::max(m.largest_busy_ns, rm.busy_ns);
@@ -121,36 +125,59 @@ Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
                          ? static_cast<double>(m.largest_span_ns - m.largest_busy_ns) / static_cast<double>(m.largest_span_ns)
                          : 0;
   m.throughput_microbatches_per_s = T > 0 ? t.microbatches / (T * 1e-9) : 0;
+}
 
-  // Links.
+// Step 4: each directional link's transfers, busy time and queueing.
+std::vector<LinkMetrics> link_metrics(const Timeline& tl) {
+  const OpTable& t = *tl.table;
+  std::vector<LinkMetrics> links;
   std::vector<int> link_index(t.resources.size(), -1);
   for (std::size_t r = 0; r < t.resources.size(); ++r) {
     if (!t.resources[r].is_link()) continue;
-    link_index[r] = static_cast<int>(m.links.size());
-    m.links.push_back({static_cast<int>(r), t.resources[r].src, t.resources[r].dst, 0, 0, 0});
+    link_index[r] = static_cast<int>(links.size());
+    links.push_back({static_cast<int>(r), t.resources[r].src, t.resources[r].dst, 0, 0, 0});
   }
-  for (OpId v = t.compute_ops(); v < n; ++v) {
+  for (OpId v = t.compute_ops(); v < t.ops.size(); ++v) {
     const Op& op = t.ops[v];
-    LinkMetrics& lm = m.links[link_index[op.resource]];
+    LinkMetrics& lm = links[link_index[op.resource]];
     ++lm.transfers;
     lm.busy_ns += tl.end[v] - tl.start[v];
     if (!tl.cause.empty() && tl.cause[v] != kNoOp && t.ops[tl.cause[v]].is_transfer &&
         t.ops[tl.cause[v]].resource == op.resource)
       ++lm.queued_transfers;
   }
+  return links;
+}
 
-  // Critical path: from the last-ending op back through the ops that released each one.
-  if (!tl.cause.empty()) {
-    OpId v = 0;
-    for (OpId u = 1; u < n; ++u)
-      if (tl.end[u] > tl.end[v]) v = u;
-    while (v != kNoOp) {
-      m.critical_path.ops.push_back(v);
-      (t.ops[v].is_transfer ? m.critical_path.transfer_ns : m.critical_path.compute_ns) += tl.end[v] - tl.start[v];
-      v = tl.cause[v];
-    }
-    std::reverse(m.critical_path.ops.begin(), m.critical_path.ops.end());
+// Step 5: from the last-ending op back through the ops that released each one (simulated runs).
+CriticalPath critical_path(const Timeline& tl) {
+  const OpTable& t = *tl.table;
+  CriticalPath path;
+  if (tl.cause.empty()) return path;
+  OpId v = 0;
+  for (OpId u = 1; u < t.ops.size(); ++u)
+    if (tl.end[u] > tl.end[v]) v = u;
+  while (v != kNoOp) {
+    path.ops.push_back(v);
+    (t.ops[v].is_transfer ? path.transfer_ns : path.compute_ns) += tl.end[v] - tl.start[v];
+    v = tl.cause[v];
   }
+  std::reverse(path.ops.begin(), path.ops.end());
+  return path;
+}
+
+}  // namespace
+
+Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
+  const OpTable& t = *tl.table;
+  Metrics m;
+  if (t.ops.empty()) return m;
+  measure_span(tl, m);
+  std::vector<TimeNs> item_start(static_cast<std::size_t>(t.stages) * t.microbatches, 0);
+  for (int r = 0; r < t.ranks; ++r) m.ranks.push_back(rank_metrics(tl, r, m, options, item_start));
+  summarize_ranks(t, m);
+  m.links = link_metrics(tl);
+  m.critical_path = critical_path(tl);
   return m;
 }
 

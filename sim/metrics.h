@@ -1,6 +1,6 @@
 #pragma once
 // Every figure ppsim reports, computed from a timeline alone (simulated or measured), so the two are
-// measured with the same code. Definitions follow ../shared/design.md ("Metrics, defined once").
+// measured with the same code. The definitions are in docs/metrics.md.
 #include <cstdint>
 #include <vector>
 

@@ -142,7 +142,7 @@ TEST(Cli, BadInputFailsCleanlyWithoutPartialOutputs) {
        "o.csv:3: more rows than stages", 1},
       {"schedule: custom\nstages: 2\nmicrobatches: 2\norder_csv: o.csv\n" + times, "0F0,0B0,0F1,0B1\n1F0,1F1,1B0,1B1\n",
        "rank 0 is blocked at step 1 (0B0 on rank 0), waiting for 1B0 on rank 1", 3},
-      {"schedule: interleaved-1f1b\nstages: 4\nmicrobatches: 6\nchunks: 2\n" + times, "", "multiple of stages", 1},
+      {"schedule: interleaved-1f1b\nstages: 4\nmicrobatches: 9\nchunks: 2\n" + times, "", "must be a multiple of 2 (microbatches: 9, stages: 4)", 1},
   };
   for (const auto& c : cases) {
     std::ofstream(dir / "bad.yaml") << c.yaml;
