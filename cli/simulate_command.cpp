@@ -13,7 +13,10 @@
 #include "sim/report/text_report.h"
 #include "sim/report/timeline_json.h"
 #include "sim/report/trace_report.h"
+#include "base/system_memory.h"
+#include "base/time.h"
 #include "sim/simulation.h"
+#include "sim/size_estimate.h"
 #include "schedules/order_csv.h"
 
 namespace ppsim::cli {
@@ -26,12 +29,23 @@ struct SimulateOptions {
   int width = 0;
   bool quiet = false;
   bool with_ops = false;
+  std::string max_memory;  // empty: 90 % of the memory available
 };
+
+// Refuses, before building anything, a simulation that would not fit (base/system_memory.h).
+void check_simulation_fits(const SimulationConfig& c, const std::string& max_memory) {
+  const std::int64_t requested = max_memory.empty() ? 0 : parse_bytes(max_memory, "--max-memory");
+  check_fits(estimate_simulation_size(c.schedule, c.stages, c.microbatches, c.chunks), memory_budget(requested),
+             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.stages) + ", M = " +
+                 std::to_string(c.microbatches) + ", V = " + std::to_string(c.chunks),
+             "--max-memory");
+}
 
 int simulate(const SimulateOptions& o) {
   const SimulationConfig config = o.config.empty()
                                       ? parse_config(embedded_default_example(), "<embedded default example>", ".")
                                       : load_config(o.config);
+  check_simulation_fits(config, o.max_memory);
   const SimulationResult r = run_simulation(config);
   RunInfo info = describe_run(config, r.schedule, r.times_source);
   if (r.model_costs) info.notes = r.model_costs->notes;
@@ -73,7 +87,9 @@ int run_simulate(int argc, char** argv) {
       ("timeline", po::bool_switch(&o.timeline), "print an ASCII timeline scaled to the terminal width")
       ("width", po::value(&o.width)->value_name("COLUMNS"), "width of the ASCII timeline (default: the terminal's)")
       ("with-ops", po::bool_switch(&o.with_ops), "add every op's times to the JSON (for 'ppsim compare')")
-      ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
+      ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report")
+      ("max-memory", po::value(&o.max_memory)->value_name("BYTES"), "refuse a simulation estimated to need more memory "
+       "than this, e.g. 64GiB (default: 90 % of the memory available)");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));
   po::positional_options_description pos;

@@ -11,7 +11,12 @@ namespace ppsim {
 
 std::string render_measure_text(const MeasureOutcome& o) {
   std::string text = render_text_report(o.measured_info, o.run.timeline, o.measured);
-  if (o.comparison) text += "\n" + render_comparison_text(*o.comparison, o.predicted->timeline);
+  if (o.comparison) {
+    text += "\n" + render_comparison_text(*o.comparison, o.predicted->timeline);
+    text += "\nprediction's op times by rank:\n";
+    for (std::size_t r = 0; r < o.timings_by_rank.size(); ++r)
+      text += "  rank " + std::to_string(r) + ": " + o.timings_by_rank[r] + "\n";
+  }
   return text;
 }
 
@@ -30,6 +35,9 @@ std::string render_measure_json(const MeasureOutcome& o) {
   if (o.predicted) {
     w.key("predicted").begin_object();
     write_json_report_fields(w, o.predicted_info, o.predicted->timeline, o.predicted->metrics);
+    w.key("timings_by_rank").begin_array();
+    for (const std::string& t : o.timings_by_rank) w.value(t);
+    w.end_array();
     write_timeline_fields(w, o.predicted->timeline);
     w.end_object();
   }

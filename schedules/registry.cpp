@@ -24,15 +24,21 @@ Schedule start_schedule(const char* kind, const ScheduleParams& p, bool split_ba
 
 const std::vector<ScheduleKind>& schedule_kinds() {
   static const std::vector<ScheduleKind> kinds = {
-      {"gpipe", generate_gpipe, "all forwards, then all backwards"},
-      {"1f1b", generate_1f1b, "warm-up forwards, then one forward / one backward, then drain"},
-      {"interleaved-1f1b", generate_interleaved_1f1b, "Megatron's 1F1B over V virtual chunks per rank"},
-      {"looped-bfs", generate_looped_bfs, "every micro-batch through each chunk in turn, then the backwards in reverse"},
-      {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index"},
-      {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s"},
-      {"interleaved-zb", generate_interleaved_zb, "PyTorch's interleaved zero bubble: interleaved 1F1B with B/W split, W delayed by the rank"},
+      {"gpipe", generate_gpipe, "all forwards, then all backwards", false},
+      {"1f1b", generate_1f1b, "warm-up forwards, then one forward / one backward, then drain", false},
+      {"interleaved-1f1b", generate_interleaved_1f1b, "Megatron's 1F1B over V virtual chunks per rank", false},
+      {"looped-bfs", generate_looped_bfs, "every micro-batch through each chunk in turn, then the backwards in reverse", false},
+      {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index", true},
+      {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s", true},
+      {"interleaved-zb", generate_interleaved_zb, "PyTorch's interleaved zero bubble: interleaved 1F1B with B/W split, W delayed by the rank", true},
   };
   return kinds;
+}
+
+const ScheduleKind* find_schedule_kind(const std::string& name) {
+  for (const auto& k : schedule_kinds())
+    if (name == k.name) return &k;
+  return nullptr;
 }
 
 std::string schedule_kind_names() {
@@ -44,8 +50,7 @@ std::string schedule_kind_names() {
 Schedule generate_schedule(const std::string& name, const ScheduleParams& params) {
   if (params.ranks < 1 || params.microbatches < 1 || params.chunks < 1)
     throw InputError("schedule needs stages >= 1, microbatches >= 1 and chunks >= 1");
-  for (const auto& k : schedule_kinds())
-    if (name == k.name) return k.generate(params);
+  if (const ScheduleKind* k = find_schedule_kind(name)) return k->generate(params);
   throw InputError("unknown schedule '" + name + "' (valid: " + schedule_kind_names() + ")");
 }
 

@@ -19,7 +19,11 @@ struct ScheduleKind {
   const char* name;
   ScheduleGenerator generate;
   const char* summary;
+  bool split_backward;  // its orders run B and W apart (3 actions per stage and micro-batch, else 2)
 };
+
+// The registered kind of that name, or nullptr.
+const ScheduleKind* find_schedule_kind(const std::string& name);
 
 // Every generated kind, in the order the docs list them ("custom" is read from CSV instead).
 const std::vector<ScheduleKind>& schedule_kinds();
