@@ -1,5 +1,9 @@
 #include "calibrate/calibration.h"
 
+#include "base/error.h"
+#include "base/system_memory.h"
+#include "calibrate/layer_footprint.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -7,6 +11,25 @@
 #include <sstream>
 
 namespace ppsim {
+
+void check_calibration_fits(const CalibrationOptions& o, int element_bytes, int stashes, std::int64_t available,
+                            const std::string& where) {
+  const std::int64_t tokens = static_cast<std::int64_t>(o.micro_batch_size) * o.sequence_length;
+  std::int64_t need = 0;
+  for (const LayerFootprint& f : {embedding_footprint(o.model, tokens, element_bytes),
+                                  block_footprint(o.model, tokens, element_bytes),
+                                  head_footprint(o.model, tokens, element_bytes)})
+    need += f.per_microbatch_total(stashes);
+  const std::int64_t budget = o.max_memory_bytes > 0 ? o.max_memory_bytes : available;
+  if (budget > 0 && need > budget)
+    throw TooLargeError("calibrating model '" + o.model.name + "' (micro-batch " + std::to_string(o.micro_batch_size) +
+                        " x sequence " + std::to_string(o.sequence_length) +
+                        ") holds its embedding, one block and its head with their gradients and activations: about " +
+                        format_bytes(need) + ", but " + format_bytes(budget) + " of " + where +
+                        " is available; shorten --sequence-length or --micro-batch-size, or raise the limit with "
+                        "--max-memory");
+}
+
 
 Timing summarize(std::vector<TimeNs> samples, double flops) {
   assert(!samples.empty());

@@ -30,8 +30,15 @@ struct CalibrationOptions {
   std::int64_t min_transfer_bytes = 4 << 10;
   std::int64_t max_transfer_bytes = 64 << 20;  // cpu default; cuda sweeps to 1 GiB
   bool check_numerics = true;     // compare each layer with the float64 reference on a small case
+  std::int64_t max_memory_bytes = 0;  // refuse a calibration estimated to need more (0: 90 % of what is free)
   ProgressFn progress;            // may be empty
 };
+
+// Throws TooLargeError when the layers a calibration holds (the embedding, one block and the head,
+// their gradients and `stashes` micro-batches' stashes, elements of `element_bytes`) exceed
+// `available` bytes (`where`: "host memory", "GPU 0's free memory").
+void check_calibration_fits(const CalibrationOptions& options, int element_bytes, int stashes, std::int64_t available,
+                            const std::string& where);
 
 // Median, 10th and 90th percentile (nearest rank) of nanosecond samples; flops per run gives tflops.
 Timing summarize(std::vector<TimeNs> samples, double flops);

@@ -16,6 +16,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "base/error.h"
+#include "base/time.h"
 
 namespace ppsim::cli {
 namespace {
@@ -34,6 +35,7 @@ struct CalibrateOptions {
   bool no_transfers = false;
   int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
   int partitions = 1;       // with sms: partitions timed at once
+  std::string max_memory;   // empty: what is free
 };
 
 int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
@@ -71,6 +73,7 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   if (o.partitions > 1 && o.sms == 0) throw InputError("--partitions: only with --sms (it runs that many SM partitions at once)");
   c.partitions = o.partitions;
   c.measure_transfers = !o.no_transfers;
+  if (!o.max_memory.empty()) c.max_memory_bytes = parse_bytes(o.max_memory, "--max-memory");
   if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
 
   std::optional<TransferProfile> inter_node;
@@ -135,7 +138,9 @@ int run_calibrate(int argc, char** argv) {
        "time device-local copies as transfers, as each rank of `ppsim measure --share-gpu` runs (default: whole GPU)")
       ("partitions", po::value(&o.partitions)->value_name("K"), "with --sms: time the layers on K such partitions at "
        "once, as K ranks sharing the GPU run (contending for its memory and L2), and merge them (default 1)")
-      ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)");
+      ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)")
+      ("max-memory", po::value(&o.max_memory)->value_name("BYTES"), "refuse a calibration estimated to need more memory "
+       "than this, e.g. 16GiB (default: 90 % of the host's available memory; on a GPU, its free memory)");
   po::variables_map vm;
   auto check = [&](const po::variables_map&) {
     if (!o.gpu_list.empty()) o.gpus = parse_gpu_list(o.gpu_list);

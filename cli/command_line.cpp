@@ -1,5 +1,7 @@
 #include "cli/command_line.h"
 
+#include <cxxabi.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <new>
@@ -42,6 +44,19 @@ std::optional<int> parse_command_line(const std::string& command, int argc, char
   return std::nullopt;
 }
 
+namespace {
+
+// "std::logic_error" rather than the mangled "St11logic_error".
+std::string type_name(const std::type_info& t) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(t.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && name ? name : t.name();
+  std::free(name);
+  return out;
+}
+
+}  // namespace
+
 int run_reporting_errors(const std::string& command, const std::function<int()>& body) {
   const std::string who = "ppsim " + command + ": ";
   auto internal = [&](const std::string& what) {
@@ -71,7 +86,7 @@ int run_reporting_errors(const std::string& command, const std::function<int()>&
               << "microbatches or chunks, or run on a machine with more memory)\n";
     return kExitTooLarge;
   } catch (const std::exception& e) {
-    return internal(std::string(e.what()) + " (" + typeid(e).name() + ")");
+    return internal(std::string(e.what()) + " (" + type_name(typeid(e)) + ")");
   } catch (...) {
     return internal("an exception that is not a std::exception");
   }

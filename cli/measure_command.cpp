@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "base/time.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "measure/measure_report.h"
@@ -18,6 +19,7 @@ struct MeasureCommandOptions {
   std::string json, trace;
   MeasureRequest request;
   std::string gpus;
+  std::string max_memory;
 };
 
 int measure(MeasureCommandOptions& o) {
@@ -60,6 +62,8 @@ int run_measure(int argc, char** argv) {
        "each op takes its predicted time on a virtual clock (checks the runner against the simulator, deterministically)")
       ("timeout", po::value(&run.timeout_s)->value_name("SECONDS"), "a rank that waits longer than this for one op stops "
        "the run with exit code 5, naming the rank and the op (default 600)")
+      ("max-memory", po::value(&o.max_memory)->value_name("BYTES"), "refuse a run estimated to need more memory than "
+       "this, e.g. 16GiB (default: 90 % of the host's available memory; on GPUs, each one's free memory)")
       ("gpus", po::value(&o.gpus)->value_name("LIST"), "--device cuda: GPUs for ranks 0, 1, ... (default 0,1,...)")
       ("share-gpu", po::bool_switch(&run.share_gpu), "--device cuda: run every rank on one GPU (the one --gpus names, "
        "default 0), each on an equal partition of its SMs (green contexts), device-local copies as transfers")
@@ -78,6 +82,13 @@ int run_measure(int argc, char** argv) {
       throw po::error("--iterations and --calibration-repeats must be >= 1, --warmup and --queue-depth >= 0");
     if (!(run.timeout_s > 0)) throw po::error("--timeout must be a positive number of seconds");
     if (!o.gpus.empty()) run.gpus = parse_gpu_list(o.gpus);
+    if (!o.max_memory.empty()) {
+      try {
+        run.max_memory_bytes = parse_bytes(o.max_memory, "--max-memory");
+      } catch (const std::exception& e) {
+        throw po::error(e.what());
+      }
+    }
     if (!o.gpus.empty() && run.device != "cuda") throw po::error("--gpus: only with --device cuda");
     if (run.share_gpu && run.device != "cuda") throw po::error("--share-gpu: only with --device cuda");
     if (run.virtual_clock && run.device != "cpu") throw po::error("--virtual-clock: only with --device cpu");

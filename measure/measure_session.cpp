@@ -3,6 +3,10 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "base/system_memory.h"
+#include "calibrate/layer_footprint.h"
+#include "schedules/in_flight.h"
+#include "sim/size_estimate.h"
 #include "calibrate/calibration.h"
 #include "measure/cpu/cpu_pipeline_runner.h"
 #include "measure/cpu/interleaved_calibration.h"
@@ -31,6 +35,37 @@ void check_request(const MeasureRequest& r) {
     throw InputError("ppsim measure --device cuda --compare: " + c.source +
                      " needs 'profile:' naming a profile from `ppsim calibrate --device cuda` (measure calibrates "
                      "in-process only on the CPU); or drop --compare");
+}
+
+// Refuses, before allocating, a run whose DAG or whose CPU layers (every stage's weights and
+// gradients, and the stashes of its micro-batches in flight) would not fit in host memory. The GPU
+// runner checks each GPU's free memory itself.
+void check_run_fits(const MeasureRequest& r, const Schedule& schedule, const ModelCosts& mc) {
+  const SimulationConfig& c = r.config;
+  const std::int64_t budget = memory_budget(r.run.max_memory_bytes);
+  check_fits(estimate_simulation_size(c.schedule, c.stages, c.microbatches, c.chunks), budget,
+             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.stages) + ", M = " +
+                 std::to_string(c.microbatches) + ", V = " + std::to_string(c.chunks),
+             "--max-memory");
+  if (r.run.device != "cpu" || r.run.virtual_clock) return;
+  const std::int64_t tokens = static_cast<std::int64_t>(c.model->micro_batch_size) * c.model->sequence_length;
+  const std::vector<int> in_flight = peak_in_flight_by_stage(schedule);
+  const Partition& part = mc.partition;
+  std::int64_t need = 0;
+  for (int s = 0; s < schedule.stages(); ++s) {
+    LayerFootprint stage = block_footprint(mc.model, tokens, 4);
+    stage.weights *= part.layers_per_stage[s], stage.gradients *= part.layers_per_stage[s], stage.stash *= part.layers_per_stage[s];
+    for (const LayerFootprint& f : {s == part.embedding_stage ? embedding_footprint(mc.model, tokens, 4) : LayerFootprint{},
+                                    s == part.head() ? head_footprint(mc.model, tokens, 4) : LayerFootprint{}}) {
+      stage.weights += f.weights, stage.gradients += f.gradients, stage.stash += f.stash;
+    }
+    need += stage.per_microbatch_total(in_flight[s]);
+  }
+  if (budget > 0 && need > budget)
+    throw TooLargeError(c.source + ": running model '" + mc.model.name + "' on the CPU holds every stage's layers, their "
+                        "gradients and the activations of the micro-batches in flight: about " + format_bytes(need) +
+                        ", but " + format_bytes(budget) + " of host memory is available; use a smaller model, "
+                        "micro_batch_size or sequence_length, or raise the limit with --max-memory");
 }
 
 std::string device_words(const ModelCosts& mc, const std::string& profile) {
@@ -85,6 +120,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
     throw InputError(config.source + ": profile: was measured on a " + mc.profile_device_kind +
                      " device but this run uses --device " + o.device + " (calibrate on the same kind of device)");
   place_memory(mc, schedule.rank_of_stage, config.source);
+  check_run_fits(request, schedule, mc);
   // The op table (and so the DAG) does not depend on op times: the measured run uses this one.
   const Dag dag = build_dag(schedule, mc.op_costs());
   check_acyclic(dag);

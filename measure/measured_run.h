@@ -16,6 +16,7 @@ struct MeasureOptions {
   int warmup = 1;              // untimed iterations before them
   std::uint64_t seed = 1;
   double timeout_s = 600;      // a rank that waits longer than this for one op stops the run (RunError)
+  std::int64_t max_memory_bytes = 0;  // refuse a run estimated to need more (0: 90 % of what is free)
   // cpu
   int queue_depth = 0;         // tensors an inbox holds before a sender waits; 0 = as the schedule needs
   bool pin_threads = true;     // one core per rank when there are enough cores

@@ -8,6 +8,7 @@ bash scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== tests (Release) =="
+bash scripts/check_layers.sh build
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="

@@ -14,6 +14,7 @@
 #include "calibrate/cpu/layers.h"
 #include "calibrate/reference.h"
 #include "base/error.h"
+#include "base/system_memory.h"
 #include "base/version.h"
 
 namespace ppsim {
@@ -237,6 +238,7 @@ Profile calibrate_cpu(const CalibrationOptions& opt) {
       spec.heads % spec.kv_heads != 0 || spec.vocab <= 0 || spec.ffn_hidden <= 0)
     throw InputError("model '" + spec.name + "': hidden, heads, kv_heads, ffn_hidden and vocab must be positive, "
                      "hidden divisible by heads and heads by kv_heads");
+  check_calibration_fits(opt, 4, 2, memory_budget(0), "host memory");
 
   Profile p;
   p.ppsim_version = kVersion;

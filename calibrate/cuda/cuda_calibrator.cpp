@@ -809,6 +809,14 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
 
   const int dev = gpus.front();
   PPSIM_CUDA_CHECK(cudaSetDevice(dev));
+  {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    PPSIM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    // Two stashes (rotating inputs) and the transfer sweep's two largest buffers.
+    const std::int64_t sweep = opt.measure_transfers && gpus.size() > 1 ? 2 * opt.max_transfer_bytes : 0;
+    check_calibration_fits(opt, 2, 2, static_cast<std::int64_t>(free_bytes) - sweep,
+                           "GPU " + std::to_string(dev) + "'s free memory");
+  }
   Profile p;
   p.ppsim_version = kVersion;
   p.device = device_info(dev);

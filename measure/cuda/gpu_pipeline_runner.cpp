@@ -11,6 +11,7 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -22,6 +23,9 @@
 #include "calibrate/cuda/sm_partitions.h"
 #include "measure/cpu/cpu_stage.h"
 #include "base/error.h"
+#include "base/system_memory.h"
+#include "calibrate/layer_footprint.h"
+#include "schedules/in_flight.h"
 #include "sim/dataflow.h"
 
 namespace ppsim::gpu {
@@ -662,6 +666,32 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
   I.spec = spec;
   I.tokens = micro_batch_size * sequence_length;
   I.gpus = gpus;
+
+  // Refuse before allocating: each GPU's stages (bf16 weights and gradients, the stashes of the
+  // micro-batches in flight) against its free memory.
+  {
+    const std::vector<int> in_flight = peak_in_flight_by_stage(schedule);
+    std::map<int, std::int64_t> need;
+    for (int s = 0; s < S; ++s) {
+      LayerFootprint f = block_footprint(spec, I.tokens, 2);
+      const std::int64_t blocks = partition.layers_per_stage[s];
+      std::int64_t bytes = blocks * f.per_microbatch_total(in_flight[s]);
+      if (s == 0) bytes += embedding_footprint(spec, I.tokens, 2).per_microbatch_total(in_flight[s]);
+      if (s == S - 1) bytes += head_footprint(spec, I.tokens, 2).per_microbatch_total(in_flight[s]);
+      need[gpus[schedule.rank_of_stage[s]]] += bytes;
+    }
+    for (const auto& [gpu, bytes] : need) {
+      PPSIM_CUDA_CHECK(cudaSetDevice(gpu));
+      std::size_t free_bytes = 0, total_bytes = 0;
+      PPSIM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+      const std::int64_t budget = options.max_memory_bytes > 0 ? options.max_memory_bytes : static_cast<std::int64_t>(free_bytes);
+      if (bytes > budget)
+        throw TooLargeError("measure --device cuda: GPU " + std::to_string(gpu) + " would hold its ranks' layers, " +
+                            "gradients and in-flight activations: about " + format_bytes(bytes) + ", but " +
+                            format_bytes(budget) + " is free; use more GPUs, a smaller micro_batch_size or " +
+                            "sequence_length, or raise the limit with --max-memory");
+    }
+  }
 
   const OpTable& t = *dag.table;
   for (int r = 0; r < P; ++r)
