@@ -10,6 +10,15 @@ std::vector<int> interleaved_layout(int ranks, int chunks) {
   return layout;
 }
 
+std::vector<int> v_layout(int ranks, int chunks) {
+  std::vector<int> layout(static_cast<std::size_t>(ranks) * chunks);
+  for (std::size_t s = 0; s < layout.size(); ++s) {
+    const int c = static_cast<int>(s) / ranks, i = static_cast<int>(s) % ranks;
+    layout[s] = c % 2 == 0 ? i : ranks - 1 - i;
+  }
+  return layout;
+}
+
 Schedule start_schedule(const char* kind, const ScheduleParams& p, bool split_backward) {
   Schedule s;
   s.kind = kind;

@@ -29,4 +29,9 @@ struct Schedule {
 // Megatron's interleaved layout: virtual stage c*P + p lives on rank p.
 std::vector<int> interleaved_layout(int ranks, int chunks);
 
+// The V-shaped layout of ZB-V, V-Half, V-Min and DualPipeV (two chunks per rank): rank r holds
+// stages r and 2P-1-r, so the model goes down the ranks and back up; in general chunk c runs down
+// the ranks when c is even and up when it is odd.
+std::vector<int> v_layout(int ranks, int chunks = 2);
+
 }  // namespace ppsim
