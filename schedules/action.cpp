@@ -28,6 +28,10 @@ std::string to_csv_string(const Action& a) {
   return std::to_string(a.stage) + kind_csv_letter(a.kind) + std::to_string(a.microbatch);
 }
 
+std::string overlapped_csv_string(const Action& forward, const Action& backward) {
+  return "(" + to_csv_string(forward) + ";" + to_csv_string(backward) + ")" + std::string(kOverlapSuffix);
+}
+
 std::optional<Action> parse_csv_action(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);

@@ -24,6 +24,9 @@ struct Action {
   ActionKind kind = ActionKind::F;
   std::int32_t stage = 0;       // virtual stage, 0 .. P*V-1, in model order
   std::int32_t microbatch = 0;  // 0 .. M-1
+  // This F and the backward right after it on the rank run as one overlapped unit (DualPipe's F&B:
+  // one micro-batch's forward beside another's backward, each hiding the other's communication).
+  bool overlapped_with_next = false;
 
   friend bool operator==(const Action&, const Action&) = default;
 };
@@ -36,6 +39,10 @@ char kind_csv_letter(ActionKind kind);
 
 // "2F0" (CSV/PyTorch form: stage, letter, micro-batch).
 std::string to_csv_string(const Action& a);
+
+// PyTorch's cell for an overlapped unit: "(0F7;7B3)OVERLAP_F_B" (the forward, then the backward).
+std::string overlapped_csv_string(const Action& forward, const Action& backward);
+inline constexpr std::string_view kOverlapSuffix = "OVERLAP_F_B";
 
 // Parses "2F0", "1I3", "0W2", "3B1"; nullopt when the text is not an action.
 std::optional<Action> parse_csv_action(std::string_view text);

@@ -40,6 +40,9 @@ const std::vector<ScheduleKind>& schedule_kinds() {
       {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index", true},
       {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s", true},
       {"interleaved-zb", generate_interleaved_zb, "PyTorch's interleaved zero bubble: interleaved 1F1B with B/W split, W delayed by the rank", true},
+      {"zb-v", generate_zb_v, "zero bubble V: two chunks per rank in a V, B/W split, 1F1B's memory", true},
+      {"dualpipe", generate_dualpipe, "DeepSeek's DualPipe: two model copies fed from both ends, F of one beside B of the other", true},
+      {"dualpipe-v", generate_dualpipe_v, "DeepSeek's DualPipeV: DualPipe folded into a V, one copy, two chunks per rank", true},
   };
   return kinds;
 }

@@ -43,6 +43,9 @@ Schedule generate_1f1b(const ScheduleParams&);
 Schedule generate_interleaved_1f1b(const ScheduleParams&);
 Schedule generate_interleaved_zb(const ScheduleParams&);
 Schedule generate_looped_bfs(const ScheduleParams&);
+Schedule generate_zb_v(const ScheduleParams&);
+Schedule generate_dualpipe(const ScheduleParams&);
+Schedule generate_dualpipe_v(const ScheduleParams&);
 Schedule generate_zb_h1(const ScheduleParams&);
 Schedule generate_zb_h2(const ScheduleParams&);
 

@@ -17,8 +17,16 @@ struct Schedule {
   bool split_backward = false;            // B and W apart (true) or fused BW (false)
   std::vector<int> rank_of_stage;         // virtual stage -> rank; size P*V (the layout)
   std::vector<std::vector<Action>> order; // order[rank] = actions in execution order
+  // The model copies a micro-batch goes through. Chain c is the virtual stages
+  // [chain_begin[c], chain_begin[c + 1]); micro-batch m goes through chain chain_of_microbatch[m]
+  // only. Empty: one chain through every stage (all schedules but DualPipe's two copies).
+  std::vector<int> chain_begin;
+  std::vector<int> chain_of_microbatch;
 
   int stages() const { return static_cast<int>(rank_of_stage.size()); }
+  // Micro-batch m's stages are [first_stage(m), end_stage(m)), F in that order, backward reversed.
+  int first_stage(int m) const { return chain_begin.empty() ? 0 : chain_begin[chain_of_microbatch[m]]; }
+  int end_stage(int m) const { return chain_begin.empty() ? stages() : chain_begin[chain_of_microbatch[m] + 1]; }
   std::int64_t action_count() const {
     std::int64_t n = 0;
     for (const auto& r : order) n += static_cast<std::int64_t>(r.size());

@@ -52,6 +52,17 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
       slot = static_cast<std::int64_t>(i);
     }
   }
+  // Overlapped units: an F joined with the backward right after it on the same rank.
+  for (int r = 0; r < sch.ranks; ++r) {
+    const auto& order = sch.order[r];
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (!order[i].overlapped_with_next) continue;
+      if (order[i].kind != ActionKind::F) fail(r, i, "only a forward can be overlapped with the backward after it");
+      if (i + 1 >= order.size() || (order[i + 1].kind != ActionKind::B && order[i + 1].kind != ActionKind::BW))
+        fail(r, i, "an overlapped forward needs a backward right after it on its rank");
+      if (order[i + 1].overlapped_with_next) fail(r, i + 1, "a backward cannot start another overlapped unit");
+    }
+  }
   // Completeness and local order.
   for (int st = 0; st < S; ++st) {
     const int r = sch.rank_of_stage[st];
@@ -59,6 +70,14 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
       const std::int64_t f = position(st, m, ActionKind::F), b = position(st, m, ActionKind::B),
                          w = position(st, m, ActionKind::W), bw = position(st, m, ActionKind::BW);
       const std::string item = "stage " + std::to_string(st) + " micro-batch " + std::to_string(m);
+      if (st < sch.first_stage(m) || st >= sch.end_stage(m)) {  // another model copy's stage
+        for (const std::int64_t p : {f, b, w, bw})
+          if (p >= 0)
+            fail(r, static_cast<std::size_t>(p), "micro-batch " + std::to_string(m) + " goes through stages " +
+                                                     std::to_string(sch.first_stage(m)) + ".." +
+                                                     std::to_string(sch.end_stage(m) - 1) + " only");
+        continue;
+      }
       if (f < 0) throw InputError(source + ": rank " + std::to_string(r) + " is missing the forward " + std::to_string(st) + "F" + std::to_string(m));
       const bool split = b >= 0 || w >= 0;
       if (split && bw >= 0)
@@ -77,7 +96,7 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
       if (back < f) fail(r, static_cast<std::size_t>(back), "the backward of " + item + " comes before its forward (position " + std::to_string(f) + ")");
       if (split && w < b) fail(r, static_cast<std::size_t>(w), "W of " + item + " comes before its B (position " + std::to_string(b) + ")");
       // Chunk order within a micro-batch on one rank: forward in model order, backward reversed.
-      if (st + 1 < S && sch.rank_of_stage[st + 1] == r) {
+      if (st + 1 < sch.end_stage(m) && sch.rank_of_stage[st + 1] == r) {
         const std::int64_t f_next = position(st + 1, m, ActionKind::F);
         if (f_next >= 0 && f_next < f)
           fail(r, static_cast<std::size_t>(f_next), "forward of stage " + std::to_string(st + 1) + " micro-batch " + std::to_string(m) + " comes before the forward of stage " + std::to_string(st));

@@ -20,6 +20,7 @@ struct DagBuilder {
   std::vector<std::pair<OpId, OpId>> edges;  // emitted producer by producer
   std::vector<EdgeKind> kinds;               // beside edges
   std::vector<OpId> transfer_consumer;       // by transfer, in id order
+  std::vector<std::pair<OpId, OpId>> joins;  // (input, overlapped F op) added after every other edge
 
   DagBuilder(const Schedule& s, const OpCosts& c)
       : schedule(s), costs(c), op_of(s.stages(), s.microbatches, kNoOp),
@@ -50,19 +51,31 @@ void DagBuilder::add_compute_ops() {
   const std::size_t actions = static_cast<std::size_t>(schedule.action_count());
   t.ops.reserve(actions + actions * 2 / 3 + 16);
   t.rank_begin.reserve(P + 1);
+  auto duration = [&](const Action& a) -> TimeNs {
+    switch (a.kind) {
+      case ActionKind::F: return costs.forward[a.stage];
+      case ActionKind::B: return costs.backward_input[a.stage];
+      case ActionKind::W: return costs.backward_weight[a.stage];
+      case ActionKind::BW: return costs.backward_input[a.stage] + costs.backward_weight[a.stage];
+    }
+    return 0;
+  };
   for (int r = 0; r < P; ++r) {
     t.rank_begin.push_back(static_cast<OpId>(t.ops.size()));
-    for (const Action& a : schedule.order[r]) {
+    const auto& order = schedule.order[r];
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const Action& a = order[i];
       Op op;
       op.resource = r;
       op.stage = a.stage;
       op.microbatch = a.microbatch;
       op.kind = a.kind;
-      switch (a.kind) {
-        case ActionKind::F: op.duration = costs.forward[a.stage]; break;
-        case ActionKind::B: op.duration = costs.backward_input[a.stage]; break;
-        case ActionKind::W: op.duration = costs.backward_weight[a.stage]; break;
-        case ActionKind::BW: op.duration = costs.backward_input[a.stage] + costs.backward_weight[a.stage]; break;
+      op.duration = duration(a);
+      if (a.overlapped_with_next) {  // the unit's time on its F; its backward (next) takes none
+        op.overlapped = true;
+        op.duration = costs.overlap_f_b.empty() ? op.duration + duration(order[i + 1]) : costs.overlap_f_b[r];
+      } else if (i > 0 && order[i - 1].overlapped_with_next) {
+        op.duration = 0;
       }
       op_of[a] = static_cast<OpId>(t.ops.size());
       t.ops.push_back(op);
@@ -96,9 +109,13 @@ void DagBuilder::feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried
   x.microbatch = t.ops[producer].microbatch;
   x.kind = carried == EdgeKind::Activation ? ActionKind::F : ActionKind::B;
   x.is_transfer = true;
-  add_edge(producer, static_cast<OpId>(t.ops.size()), carried);
+  const OpId transfer = static_cast<OpId>(t.ops.size());
+  add_edge(producer, transfer, carried);
   t.ops.push_back(x);
   transfer_consumer.push_back(consumer);
+  // The second half of an overlapped unit: the unit (its F op, just before) waits for this too.
+  if (consumer > 0 && t.ops[consumer - 1].overlapped && t.ops[consumer - 1].resource == dst)
+    joins.emplace_back(transfer, consumer - 1);
 }
 
 // The op that computes the stage's input gradient: B, or the fused BW.
@@ -112,7 +129,6 @@ OpId DagBuilder::backward_of(int stage, int microbatch) const {
 // (bench: 140 vs 116 ms for 2.6 M ops), so the graph is still built as from unsorted edges.
 void DagBuilder::add_dependencies() {
   OpTable& t = *table;
-  const int S = schedule.stages();
   const OpId compute_count = t.compute_ops();
   edges.reserve(static_cast<std::size_t>(compute_count) * 2);
   kinds.reserve(static_cast<std::size_t>(compute_count) * 2);
@@ -129,13 +145,15 @@ void DagBuilder::add_dependencies() {
     };
     switch (op.kind) {
       case ActionKind::F:
-        if (s + 1 < S) feed(v, op_of(s + 1, m, ActionKind::F), costs.forward_transfer[s], EdgeKind::Activation);
+        if (s + 1 < schedule.end_stage(m))
+          feed(v, op_of(s + 1, m, ActionKind::F), costs.forward_transfer[s], EdgeKind::Activation);
         stash(backward_of(s, m));  // the backward needs the stashed activations
         break;
       case ActionKind::B:
       case ActionKind::BW:
         if (op.kind == ActionKind::B) stash(op_of(s, m, ActionKind::W));
-        if (s > 0) feed(v, backward_of(s - 1, m), costs.backward_transfer[s - 1], EdgeKind::Gradient);
+        if (s > schedule.first_stage(m))
+          feed(v, backward_of(s - 1, m), costs.backward_transfer[s - 1], EdgeKind::Gradient);
         break;
       case ActionKind::W:
         break;
@@ -145,6 +163,7 @@ void DagBuilder::add_dependencies() {
     const OpId x = static_cast<OpId>(compute_count + k);
     add_edge(x, transfer_consumer[k], t.ops[x].kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Gradient);
   }
+  for (const auto& [input, unit] : joins) add_edge(input, unit, EdgeKind::Join);
   assert(t.ops.size() < kNoOp);
 }
 

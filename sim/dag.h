@@ -4,7 +4,9 @@
 //   ops are numbered rank by rank in order, so op v's order successor is v + 1 on the same rank;
 // - data and stash edges, stored as a Boost.Graph compressed sparse row graph labelled with what
 //   they carry: an activation (F of a stage feeds F of the next), a gradient (the backward runs the
-//   chain in reverse) or a stash (the stage's own F before its backward, B before its W).
+//   chain in reverse) or a stash (the stage's own F before its backward, B before its W);
+// - joins: an overlapped unit (F&B) is its F op, which takes the unit's whole time, then its
+//   backward op, which takes none; the F op also waits for the backward's inputs.
 // Data that crosses ranks goes through a transfer node on the directional link.
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/range/iterator_range.hpp>
@@ -21,6 +23,7 @@ enum class EdgeKind : std::uint8_t {
   Activation,  // a forward output to the next stage's forward (directly or through a transfer)
   Gradient,    // an input gradient to the previous stage's backward
   Stash,       // within one stage and micro-batch: F before its backward, B before its W
+  Join,        // an overlapped unit starts when the inputs of both halves are in
 };
 
 // Out-edges only: the hot paths walk forward; the rare backward questions (who blocks a deadlocked

@@ -15,14 +15,15 @@ Dataflow::Dataflow(const Dag& dag) {
     output_begin_[u] = static_cast<std::uint32_t>(by_producer_.size());
     for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
       const EdgeKind kind = g[e];
-      if (kind == EdgeKind::Stash) continue;
+      if (kind == EdgeKind::Stash || kind == EdgeKind::Join) continue;
       Handoff h;
       h.producer = u;
       h.payload = kind == EdgeKind::Activation ? Payload::Activation : Payload::Gradient;
       const OpId w = boost::target(e, g);
       if (t.ops[w].is_transfer) {
         h.transfer = w;
-        h.consumer = boost::target(*boost::out_edges(w, g).first, g);  // a transfer feeds one op
+        for (auto x : boost::make_iterator_range(boost::out_edges(w, g)))  // the one consumer (not a join)
+          if (g[x] != EdgeKind::Join) h.consumer = boost::target(x, g);
         of_transfer_[w - compute_ops_] = static_cast<std::uint32_t>(by_producer_.size());
       } else {
         h.consumer = w;

@@ -13,6 +13,9 @@ struct OpCosts {
   // Indexed by boundary s (between stage s and s+1), size S-1: the activation hop s -> s+1 and the
   // gradient hop s+1 -> s. Only used where the two stages live on different ranks.
   std::vector<TimeNs> forward_transfer, backward_transfer;
+  // Indexed by rank: an overlapped unit (an F beside another micro-batch's backward, DualPipe's
+  // F&B) on that rank. Empty: the unit costs its two halves, F + B (no overlap gain assumed).
+  std::vector<TimeNs> overlap_f_b;
 
   int stages() const { return static_cast<int>(forward.size()); }
 };

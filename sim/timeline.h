@@ -23,6 +23,9 @@ struct Op {
   std::int32_t microbatch = 0;
   ActionKind kind = ActionKind::F;  // compute kind; a transfer carries F (activation) or B (gradient)
   bool is_transfer = false;
+  // The F of an overlapped unit: it runs the whole unit (its duration), and the backward after it
+  // on the rank takes no time of its own.
+  bool overlapped = false;
 };
 
 struct Resource {
@@ -41,6 +44,11 @@ struct OpTable {
   std::vector<OpId> rank_begin;        // compute ops of rank r: [rank_begin[r], rank_begin[r+1])
   OpId compute_ops() const { return rank_begin.empty() ? 0 : rank_begin.back(); }
 };
+
+// How reports name compute op v: "F3", "BW2" (+ "@s" with the stage when `with_stage`). An
+// overlapped unit's F op names both halves ("F7+B3"); its backward op, which takes no time of its
+// own, is "" (reports draw nothing for it).
+std::string op_label(const OpTable& table, OpId v, bool with_stage);
 
 struct Timeline {
   std::shared_ptr<const OpTable> table;

@@ -40,7 +40,8 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
       int c0 = std::min(col(tl.start[v]), cols - 1);
       int c1 = std::min(col(tl.end[v]), cols);
       if (c1 <= c0) c1 = c0 + 1;
-      const std::string text = label({op.kind, op.stage, op.microbatch}, with_stage);
+      const std::string text = op_label(t, v, with_stage);
+      if (text.empty()) continue;  // the backward half of an overlapped unit: drawn with its F
       const int cells = c1 - c0;
       if (cells > static_cast<int>(text.size())) {
         for (int c = c0; c < c1; ++c) row[c] = ' ';

@@ -54,19 +54,20 @@ std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
   }
   for (std::size_t v = 0; v < t.ops.size(); ++v) {
     const Op& op = t.ops[v];
+    const std::string name = op.is_transfer ? std::to_string(op.microbatch) : op_label(t, static_cast<OpId>(v), false);
+    if (name.empty()) continue;  // the backward half of an overlapped unit: drawn with its F
     const double x = left + static_cast<double>(tl.start[v] - t0) * scale;
     const double w = std::max(0.5, static_cast<double>(tl.end[v] - tl.start[v]) * scale);
     const double y = row_y[op.resource] + 2;
     const double h = row_y[op.resource + 1] - row_y[op.resource] - 4;
     std::snprintf(buf, sizeof buf,
                   "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" stroke=\"white\" "
-                  "stroke-width=\"0.5\"><title>%s%d stage %d</title></rect>\n",
-                  x, y, w, h, colour(op), kind_name(op.kind), op.microbatch, op.stage);
+                  "stroke-width=\"0.5\"><title>%s%s stage %d</title></rect>\n",
+                  x, y, w, h, colour(op), op.is_transfer ? kind_name(op.kind) : "", name.c_str(), op.stage);
     out += buf;
-    const std::string text = (op.is_transfer ? "" : std::string(kind_name(op.kind))) + std::to_string(op.microbatch);
-    if (!op.is_transfer && w > 5.5 * static_cast<double>(text.size()) + 2) {
-      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\" fill=\"white\" font-size=\"9\">%s%d</text>\n", x + 2, y + 13,
-                    op.is_transfer ? "" : kind_name(op.kind), op.microbatch);
+    if (!op.is_transfer && w > 5.5 * static_cast<double>(name.size()) + 2) {
+      std::snprintf(buf, sizeof buf, "<text x=\"%.2f\" y=\"%.1f\" fill=\"white\" font-size=\"9\">%s</text>\n", x + 2, y + 13,
+                    name.c_str());
       out += buf;
     }
   }

@@ -48,9 +48,9 @@ std::string render_trace(const std::vector<TraceTimeline>& timelines) {
       const Op& op = t.ops[v];
       sep();
       out += "{\"ph\":\"X\",\"name\":\"";
-      if (op.is_transfer) out += op.kind == ActionKind::F ? "send F" : "send B";
-      else out += kind_name(op.kind);
-      out += std::to_string(op.microbatch);
+      if (op.is_transfer) out += std::string(op.kind == ActionKind::F ? "send F" : "send B") + std::to_string(op.microbatch);
+      else if (op.overlapped) out += op_label(t, static_cast<OpId>(v), false);
+      else out += kind_name(op.kind) + std::to_string(op.microbatch);
       out += "\",\"cat\":\"";
       out += op.is_transfer ? "transfer" : "compute";
       out += "\",\"pid\":" + std::to_string(pid) + ",\"tid\":" + std::to_string(op.resource) + ",\"ts\":";

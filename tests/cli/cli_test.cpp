@@ -134,7 +134,7 @@ TEST(Cli, BadInputFailsCleanlyWithoutPartialOutputs) {
   const std::string times = "times:\n  forward: 1ms\n  backward_input: 1ms\n  backward_weight: 1ms\n";
   const Case cases[] = {
       {"schedule: zb-h1\nstages: [8\n", "", "bad.yaml:3:1: malformed YAML", 1},
-      {"schedule: dualpipe\nstages: 2\nmicrobatches: 2\n" + times, "", "valid: gpipe, 1f1b", 1},
+      {"schedule: pipedream-2bw\nstages: 2\nmicrobatches: 2\n" + times, "", "valid: gpipe, 1f1b", 1},
       {"schedule: 1f1b\nstages: 0\nmicrobatches: 2\n" + times, "", "bad.yaml:2:9: stages: must be a positive integer", 1},
       {"schedule: 1f1b\nstages: 2\nmicrobatches: 2\ntimes:\n  forward: 1 parsec\n  backward_input: 1ms\n  backward_weight: 1ms\n",
        "", "unknown unit 'parsec'", 1},

@@ -46,7 +46,8 @@ std::string read(const fs::path& p) {
 const std::map<std::string, std::string>& ppsim_kind_of() {
   static const std::map<std::string, std::string> m = {
       {"gpipe", "gpipe"},       {"1f1bruntime", "1f1b"},         {"interleaved1f1b", "interleaved-1f1b"},
-      {"loopedbfs", "looped-bfs"}, {"interleavedzb", "interleaved-zb"},
+      {"loopedbfs", "looped-bfs"}, {"interleavedzb", "interleaved-zb"},   {"zbv", "zb-v"},
+      {"dualpipev", "dualpipe-v"},
   };
   return m;
 }
@@ -78,6 +79,8 @@ TEST(PyTorchOrders, EveryFixtureMatchesCellByCell) {
   EXPECT_EQ(checked["interleaved-1f1b"], 39);
   EXPECT_EQ(checked["looped-bfs"], 16);
   EXPECT_EQ(checked["interleaved-zb"], 30);
+  EXPECT_EQ(checked["zb-v"], 20);
+  EXPECT_EQ(checked["dualpipe-v"], 17);
 }
 
 // The shapes PyTorch refuses, ppsim refuses too, naming the rule.

@@ -26,22 +26,39 @@ TEST(Action, PrintsAndParsesPyTorchCells) {
   EXPECT_EQ(label({ActionKind::F, 3, 2}, true), "F2@3");
 }
 
-// Every generated schedule is complete and locally ordered, over a grid of shapes.
+// Which shapes each kind runs (its documented constraints, docs/schedules.md).
+bool accepts(const std::string& kind, int P, int M, int V) {
+  if (kind == "gpipe" || kind == "looped-bfs") return true;
+  if (kind == "1f1b" || kind == "zb-h1" || kind == "zb-h2") return V == 1;
+  if (kind == "interleaved-1f1b" || kind == "interleaved-zb") return M % std::max(1, M / P) == 0;  // PyTorch's rounds
+  if (kind == "zb-v") return V == 2;
+  if (kind == "dualpipe-v") return V == 2 && M >= 2 * P;
+  if (kind == "dualpipe") return V == 2 && P % 2 == 0 && M % 2 == 0 && M >= 2 * P;
+  ADD_FAILURE() << "no constraints listed for " << kind;
+  return false;
+}
+
+// Every generated schedule is complete and locally ordered over a grid of shapes, and the shapes
+// a kind cannot run are refused with an InputError.
 TEST(Generators, AllKindsValidOverGrid) {
   for (const auto& k : schedule_kinds())
     for (int P : {1, 2, 3, 4, 8})
       for (int M : {1, 2, 4, 5, 8, 16})
         for (int V : {1, 2, 3}) {
           const std::string kind = k.name;
-          const bool multi_chunk = kind == "interleaved-1f1b" || kind == "interleaved-zb" || kind == "gpipe" ||
-                                   kind == "looped-bfs";
-          if (V > 1 && !multi_chunk) continue;
-          const bool rounds = kind == "interleaved-1f1b" || kind == "interleaved-zb";
-          if (rounds && M % std::max(1, M / P) != 0) continue;  // PyTorch's rule (pytorch_orders_test.cpp)
+          const std::string where = kind + " P=" + std::to_string(P) + " M=" + std::to_string(M) + " V=" + std::to_string(V);
+          if (!accepts(kind, P, M, V)) {
+            EXPECT_THROW(generate_schedule(kind, {P, M, V}), InputError) << where;
+            continue;
+          }
           Schedule s = generate_schedule(kind, {P, M, V});
-          EXPECT_NO_THROW(validate_schedule(s, kind)) << kind << " P=" << P << " M=" << M << " V=" << V;
-          const int per_item = s.split_backward ? 3 : 2;
-          EXPECT_EQ(s.action_count(), static_cast<std::int64_t>(per_item) * P * V * M);
+          EXPECT_NO_THROW(validate_schedule(s, kind)) << where;
+          EXPECT_EQ(s.split_backward, k.split_backward) << where;
+          std::int64_t forwards = 0;
+          for (const auto& row : s.order)
+            for (const Action& a : row) forwards += a.kind == ActionKind::F;
+          const int copies = s.chain_begin.empty() ? 1 : static_cast<int>(s.chain_begin.size()) - 1;
+          EXPECT_EQ(forwards, static_cast<std::int64_t>(P) * V * M / copies) << where;  // each micro-batch, each stage of its copy
         }
 }
 
@@ -93,7 +110,7 @@ TEST(Generators, RejectUnsupportedShapesClearly) {
     generate_schedule("pipedream", {4, 8, 1});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, custom"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, zb-v, dualpipe, dualpipe-v, custom"), std::string::npos);
   }
 }
 
@@ -130,12 +147,14 @@ TEST(Validator, RejectsMissingRepeatedAndMisordered) {
 
 TEST(OrderCsv, RoundTripsEveryKind) {
   for (const auto& k : schedule_kinds()) {
-    const int V = std::string(k.name) == "interleaved-1f1b" ? 2 : 1;
+    const int V = accepts(k.name, 4, 8, 1) ? 1 : 2;
     Schedule s = generate_schedule(k.name, {4, 8, V});
     Schedule back = read_order_csv(write_order_csv(s), "rt.csv", 4, 8, V);
     EXPECT_EQ(back.order, s.order) << k.name;
     EXPECT_EQ(back.rank_of_stage, s.rank_of_stage) << k.name;
     EXPECT_EQ(back.split_backward, s.split_backward) << k.name;
+    EXPECT_EQ(back.chain_begin, s.chain_begin) << k.name;
+    EXPECT_EQ(back.chain_of_microbatch, s.chain_of_microbatch) << k.name;
   }
 }
 
