@@ -106,11 +106,11 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   auto costs_by_rank = [&](const std::optional<Partition>& partition) {
     std::vector<ModelCosts> by_rank;
     if (!calibration) {
-      by_rank.push_back(build_model_costs(model, config.stages, config.chunks, {nullptr, "", partition}));
+      by_rank.push_back(build_model_costs(model, schedule, {nullptr, "", partition}));
       return by_rank;
     }
     for (auto& profile : calibration->profiles())
-      by_rank.push_back(build_model_costs(model, config.stages, config.chunks, {profile, "measured just now", partition}));
+      by_rank.push_back(build_model_costs(model, schedule, {profile, "measured just now", partition}));
     return by_rank;
   };
   std::vector<ModelCosts> by_rank = costs_by_rank(std::nullopt);

@@ -6,13 +6,13 @@
 
 namespace ppsim {
 
-std::vector<RankMemory> rank_memory(const StageCostTable& table) {
+std::vector<RankMemory> rank_memory(const StageCostTable& table, const std::vector<int>& rank_of_stage) {
   const int P = table.pipeline_stages;
   std::vector<RankMemory> ranks(P);
   for (int p = 0; p < P; ++p) ranks[p].rank = p;
   for (int v = 0; v < static_cast<int>(table.stages.size()); ++v) {
     const StageCost& c = table.stages[v];
-    RankMemory& r = ranks[v % P];
+    RankMemory& r = ranks[rank_of_stage.empty() ? v % P : rank_of_stage[v]];
     r.param_bytes += c.param_bytes;
     r.grad_bytes += c.grad_bytes;
     r.optimizer_bytes += c.optimizer_bytes;

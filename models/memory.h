@@ -20,8 +20,9 @@ struct RankMemory {
   std::int64_t static_bytes() const { return param_bytes + grad_bytes + optimizer_bytes; }
 };
 
-// The memory of each of the P ranks; virtual stage v lives on rank v % P.
-std::vector<RankMemory> rank_memory(const StageCostTable& table);
+// The memory of each rank; virtual stage v lives on rank rank_of_stage[v] (empty: v mod P, the
+// interleaved layout).
+std::vector<RankMemory> rank_memory(const StageCostTable& table, const std::vector<int>& rank_of_stage = {});
 
 // Static bytes plus in_flight[c] micro-batches of chunk c's activations. Pass the in-flight counts at
 // the rank's peak (simultaneous counts); per-chunk maxima give an upper bound.

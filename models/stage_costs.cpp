@@ -101,8 +101,8 @@ StageCostTable build_stage_costs(const ModelSpec& m, const HardwareSpec& hw, con
   const LayerShape shape = s.shape();
   const LayerTypeTimes t = layer_type_times(m, hw, s, measured);
   const BytesPerParam bpp = adam_bytes_per_param(s.dtype);
-  const int embedding_rank = p.embedding_stage % s.stages;
-  const int head_rank = p.head() % s.stages;
+  const int embedding_rank = s.rank_of(p.embedding_stage);
+  const int head_rank = s.rank_of(p.head());
   const LayerCost emb = embedding_cost(m, shape);
   const LayerCost block = block_cost(m, shape);
   const LayerCost head = head_cost(m, shape, m.tied_embeddings && embedding_rank != head_rank);
@@ -156,7 +156,7 @@ StageCostTable build_stage_costs(const ModelSpec& m, const HardwareSpec& hw, con
   const TimeNs inter = link_time(bytes, hw.inter_node, eff);
   std::set<std::string> used;
   for (int v = 0; v + 1 < p.virtual_stages(); ++v) {
-    const int from = v % s.stages, to = (v + 1) % s.stages;
+    const int from = s.rank_of(v), to = s.rank_of(v + 1);
     TimeNs hop = 0;
     const bool same_node = s.link == LinkChoice::IntraNode ||
                            (s.link == LinkChoice::Auto && from / hw.gpus_per_node == to / hw.gpus_per_node);

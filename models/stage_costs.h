@@ -31,6 +31,11 @@ struct CostSettings {
   int chunks = 1;  // V, model chunks per rank (interleaved / zero-bubble V schedules)
   std::optional<Efficiency> efficiency;  // overrides the hardware file's efficiencies
   LinkChoice link = LinkChoice::Auto;
+  // Virtual stage -> pipeline rank, as the schedule places them; empty = the interleaved layout
+  // (stage v on rank v mod P). Decides which hops cross ranks and which link each uses.
+  std::vector<int> rank_of_stage;
+
+  int rank_of(int stage) const { return rank_of_stage.empty() ? stage % stages : rank_of_stage[stage]; }
 
   LayerShape shape() const { return {micro_batch_size, sequence_length, dtype, recompute}; }
 };

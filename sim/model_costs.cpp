@@ -65,24 +65,29 @@ OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vec
 
 std::vector<RankMemory> place_memory(const ModelCosts& costs, const std::vector<int>& rank_of_stage,
                                      const std::string& source) {
-  int ranks = 0;
-  for (int r : rank_of_stage) ranks = std::max(ranks, r + 1);
-  std::vector<RankMemory> mem(ranks);
-  for (int r = 0; r < ranks; ++r) mem[r].rank = r;
-  for (std::size_t v = 0; v < rank_of_stage.size(); ++v) {
-    const StageCost& s = costs.table.stages[v];
-    RankMemory& m = mem[rank_of_stage[v]];
-    m.param_bytes += s.param_bytes;
-    m.grad_bytes += s.grad_bytes;
-    m.optimizer_bytes += s.optimizer_bytes;
-    m.virtual_stages.push_back(static_cast<int>(v));
-    m.activation_bytes_per_mb.push_back(s.activation_bytes);
-  }
+  std::vector<RankMemory> mem = rank_memory(costs.table, rank_of_stage);
   check_memory_limit(mem, costs.memory_limit_bytes, source + ": memory_limit");
   return mem;
 }
 
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const CostOverrides& overrides) {
+namespace {
+
+// The model copies of a schedule: each copy's stages take the same layers (DualPipe).
+void repeat_for_copies(StageCostTable& table, int copies) {
+  const std::vector<StageCost> one = table.stages;
+  const std::vector<TimeNs> hops = table.boundary_transfer;
+  for (int c = 1; c < copies; ++c) {
+    table.stages.insert(table.stages.end(), one.begin(), one.end());
+    table.boundary_transfer.push_back(0);  // between two copies: no data flows
+    table.boundary_transfer.insert(table.boundary_transfer.end(), hops.begin(), hops.end());
+  }
+}
+
+}  // namespace
+
+ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides) {
+  const int copies = schedule.chain_begin.empty() ? 1 : static_cast<int>(schedule.chain_begin.size()) - 1;
+  const int stages = schedule.ranks, chunks = schedule.chunks / copies;
   ModelCosts mc;
   mc.model = load_model(config.model);
   mc.hardware = load_hardware(config.hardware);
@@ -94,6 +99,7 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, 
   mc.settings.chunks = chunks;
   mc.settings.efficiency = config.efficiency;
   mc.settings.link = config.link;
+  mc.settings.rank_of_stage.assign(schedule.rank_of_stage.begin(), schedule.rank_of_stage.begin() + stages * chunks);
   mc.notes.push_back("model " + mc.model.name + " (" + std::to_string(mc.model.layers) + " blocks, hidden " +
                      std::to_string(mc.model.hidden) + "), micro-batch " + std::to_string(config.micro_batch_size) +
                      " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
@@ -124,12 +130,16 @@ ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, 
     mc.partition.head_stage = config.head_stage;
   }
   mc.table = build_stage_costs(mc.model, mc.hardware, mc.settings, mc.partition, mc.measured, config.partition_where);
+  repeat_for_copies(mc.table, copies);
   mc.memory_limit_bytes = config.memory_limit_bytes.value_or(mc.hardware.memory_bytes);
   std::string parts;
   for (int l : mc.partition.layers_per_stage) parts += (parts.empty() ? "" : ", ") + std::to_string(l);
   mc.notes.push_back(std::string("partition ") + (config.partition_auto && !overrides.partition ? "auto" : "explicit") + ": [" + parts +
                      "] blocks per virtual stage; embedding on stage " + std::to_string(mc.partition.embedding_stage) +
-                     ", head on stage " + std::to_string(mc.partition.head()));
+                     ", head on stage " + std::to_string(mc.partition.head()) +
+                     (copies > 1 ? "; " + std::to_string(copies) + " model copies (stage " + std::to_string(stages * chunks) +
+                                       " + v holds what stage v holds)"
+                                 : std::string()));
   mc.notes.push_back("stage times from " + mc.table.stages.front().source +
                      (mc.table.stages.front().source != mc.table.stages.back().source ? " .. " + mc.table.stages.back().source : "") +
                      "; transfers from " + mc.table.transfer_source + " (" + gib(mc.table.boundary_bytes) +

@@ -9,6 +9,7 @@
 #include "models/memory.h"
 #include "models/profile.h"
 #include "models/stage_costs.h"
+#include "schedules/schedule.h"
 #include "sim/config/config.h"
 #include "sim/op_costs.h"
 
@@ -37,8 +38,10 @@ struct CostOverrides {
   std::optional<Partition> partition;      // instead of `partition:` (e.g. the one a measured run used)
 };
 
-// Loads everything the config names and runs the cost model. `stages`/`chunks` are P and V.
-ModelCosts build_model_costs(const ModelConfig& config, int stages, int chunks, const CostOverrides& overrides = {});
+// Loads everything the config names and runs the cost model for the schedule's placement of
+// virtual stages on ranks. A schedule with several model copies (DualPipe) gets the partition of
+// one copy, repeated for each: stage c*S/copies + v is copy c's stage v.
+ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides = {});
 
 // Op costs when each rank has its own cost model (per-device profiles): virtual stage v takes its
 // times from by_rank[rank_of_stage[v]], and every hop from by_rank[0]. All must share one partition.

@@ -64,7 +64,7 @@ SimulationResult run_simulation(const SimulationConfig& config) {
     r.times_source = "explicit times";
     return r;
   }
-  ModelCosts mc = build_model_costs(*config.model, config.stages, config.chunks);
+  ModelCosts mc = build_model_costs(*config.model, s);
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
   OpCosts costs = mc.op_costs();
   SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc));
