@@ -1,94 +1,106 @@
 #include "sim/engine.h"
 
-
-#include "sim/event_queue.h"
+#include <algorithm>
 
 namespace ppsim {
 namespace {
 
-// A link's waiting transfers in arrival order: a ring over a vector, no per-op allocation.
-struct LinkState {
-  bool busy = false;
-  std::vector<OpId> waiting;
-  std::size_t head = 0;
-
-  bool has_waiting() const { return head < waiting.size(); }
-  OpId take() {
-    OpId v = waiting[head++];
-    if (head == waiting.size()) {
-      waiting.clear();
-      head = 0;
-    }
-    return v;
+// Why no event queue: a rank runs its ops in program order, so each rank only ever has one op that
+// can start next (its cursor), and the op's start is the latest of its inputs' arrivals. A link
+// carries transfers from one rank only, in that rank's program order, which is also the order they
+// become ready (a rank's ops end in time order): first come, first served is program order. So the
+// replay is a topological pass that follows each rank's cursor, never sorting events by time, and
+// touches memory near the cursors (cache-friendly at any pipeline size).
+class Replay {
+ public:
+  explicit Replay(const Dag& dag)
+      : dag_(dag),
+        t_(*dag.table),
+        pending_(dag.in_degree),
+        link_free_(t_.resources.size(), 0),
+        last_on_link_(t_.resources.size(), kNoOp),
+        cursor_(t_.rank_begin.begin(), t_.rank_begin.end() - 1),
+        compute_ops_(t_.compute_ops()) {
+    tl_.table = dag.table;
+    tl_.source = "simulated";
+    tl_.start.assign(t_.ops.size(), 0);  // an op's start collects its inputs' arrivals until it runs
+    tl_.end.assign(t_.ops.size(), 0);
+    tl_.cause.assign(t_.ops.size(), kNoOp);
+    ready_ranks_.reserve(t_.ranks);
   }
+
+  Timeline run() {
+    for (int r = t_.ranks - 1; r >= 0; --r)
+      if (cursor_[r] < t_.rank_begin[r + 1] && pending_[cursor_[r]] == 0) ready_ranks_.push_back(r);
+    std::size_t finished = 0;
+    while (!ready_ranks_.empty()) {
+      const int r = ready_ranks_.back();
+      ready_ranks_.pop_back();
+      const OpId end = t_.rank_begin[r + 1];
+      for (OpId v = cursor_[r]; v < end && pending_[v] == 0; v = cursor_[r]) {
+        cursor_[r] = v + 1;
+        finished += run_op(v);
+      }
+    }
+    // A topological pass that stops early: the dependencies form a cycle.
+    if (finished != t_.ops.size()) report_deadlock(dag_, pending_);
+    return std::move(tl_);
+  }
+
+ private:
+  // Runs compute op v (all its inputs are in) and the transfers it starts; returns the ops done.
+  std::size_t run_op(OpId v) {
+    tl_.end[v] = tl_.start[v] + t_.ops[v].duration;
+    std::size_t done = 1;
+    if (const OpId next = dag_.next_on_rank(v); next != kNoOp) arrive(next, tl_.end[v], v);
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) {
+      const OpId w = boost::target(e, dag_.graph);
+      if (w < compute_ops_) {  // compute ops come first in the table, transfers after
+        arrive(w, tl_.end[v], v);
+        continue;
+      }
+      // A transfer starts when its data is ready and its link is free, in the link's FIFO order.
+      const int link = t_.ops[w].resource;
+      const bool waited = link_free_[link] > tl_.end[v];
+      tl_.start[w] = waited ? link_free_[link] : tl_.end[v];
+      tl_.cause[w] = waited ? last_on_link_[link] : v;
+      tl_.end[w] = link_free_[link] = tl_.start[w] + t_.ops[w].duration;
+      last_on_link_[link] = w;
+      pending_[w] = 0;
+      ++done;
+      for (auto x : boost::make_iterator_range(boost::out_edges(w, dag_.graph))) arrive(boost::target(x, dag_.graph), tl_.end[w], w);
+    }
+    return done;
+  }
+
+  // An input of compute op w arrives at `when` from op `from`; w's start is the latest arrival, and
+  // its cause that input. On a tie the op before w on its rank is the cause: a rank that was busy
+  // until then did not wait for the data.
+  void arrive(OpId w, TimeNs when, OpId from) {
+    const bool order_input = from + 1 == w && from < compute_ops_;
+    if (when > tl_.start[w] || tl_.cause[w] == kNoOp || (when == tl_.start[w] && order_input)) {
+      tl_.start[w] = std::max(tl_.start[w], when);
+      tl_.cause[w] = from;
+    }
+    if (--pending_[w] == 0) {
+      const int r = t_.ops[w].resource;
+      if (cursor_[r] == w) ready_ranks_.push_back(r);
+    }
+  }
+
+  const Dag& dag_;
+  const OpTable& t_;
+  Timeline tl_;
+  std::vector<OpId> pending_;          // inputs not yet arrived, per op
+  std::vector<TimeNs> link_free_;      // per resource (links only): when the link is next free
+  std::vector<OpId> last_on_link_;     // the transfer that last used each link
+  std::vector<OpId> cursor_;           // per rank: its next op
+  std::vector<int> ready_ranks_;       // ranks whose cursor op has all its inputs
+  OpId compute_ops_;
 };
 
 }  // namespace
 
-Timeline simulate(const Dag& dag) {
-  const OpTable& t = *dag.table;
-  const std::size_t n = t.ops.size();
-  Timeline tl;
-  tl.table = dag.table;
-  tl.source = "simulated";
-  tl.start.assign(n, 0);
-  tl.end.assign(n, 0);
-  tl.cause.assign(n, kNoOp);
-  std::vector<OpId> pending(dag.in_degree);
-  std::vector<LinkState> links(t.resources.size());
-
-  EventQueue queue;
-  const OpId compute_count = t.compute_ops();
-  auto start_op = [&](OpId v, TimeNs now, OpId why) {
-    tl.start[v] = now;
-    tl.cause[v] = why;
-    queue.push(now + t.ops[v].duration, v);
-    // The successors are touched when v ends, a while from now: fetch them meanwhile, so the
-    // engine is not bound by cache misses on the far ends of its edges.
-    dag.for_each_successor(v, [&](OpId w) {
-      __builtin_prefetch(&pending[w], 1);
-      __builtin_prefetch(&t.ops[w], 0);
-    });
-  };
-  // An op whose inputs are all in: compute ops run at once (program order is an edge, so the rank
-  // is free); a transfer waits for its link.
-  auto on_ready = [&](OpId v, TimeNs now, OpId why) {
-    if (v < compute_count) {  // compute ops come first in the table, transfers after
-      start_op(v, now, why);
-      return;
-    }
-    const Op& op = t.ops[v];
-    LinkState& link = links[op.resource];
-    if (link.busy) {
-      link.waiting.push_back(v);
-    } else {
-      link.busy = true;
-      start_op(v, now, why);
-    }
-  };
-
-  for (OpId v = 0; v < n; ++v)
-    if (pending[v] == 0) on_ready(v, 0, kNoOp);
-
-  std::size_t finished = 0;
-  while (!queue.empty()) {
-    const Event ev = queue.pop();
-    const OpId v = ev.op;
-    const TimeNs now = ev.time;
-    tl.end[v] = now;
-    ++finished;
-    if (v >= compute_count) {
-      LinkState& link = links[t.ops[v].resource];
-      if (link.has_waiting()) start_op(link.take(), now, v);
-      else link.busy = false;
-    }
-    dag.for_each_successor(v, [&](OpId w) {
-      if (--pending[w] == 0) on_ready(w, now, v);
-    });
-  }
-  // The replay is a topological pass: if ops are left, their dependencies form a cycle.
-  if (finished != n) report_deadlock(dag, pending);
-  return tl;
-}
+Timeline simulate(const Dag& dag) { return Replay(dag).run(); }
 
 }  // namespace ppsim
