@@ -67,7 +67,11 @@ int simulate(const SimulateOptions& o) {
   if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
   std::string text;
   if (!o.quiet) text = render_text_report(info, r.timeline, r.metrics);
-  if (o.timeline) text += "\n" + render_ascii_timeline(r.timeline, o.width > 0 ? o.width : terminal_width());
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "\n" + a temporary string.
+  if (o.timeline) {
+    text += '\n';
+    text += render_ascii_timeline(r.timeline, o.width > 0 ? o.width : terminal_width());
+  }
   outputs.commit();
   std::cout << text;
   return 0;

@@ -11,8 +11,10 @@ namespace ppsim {
 
 std::string render_measure_text(const MeasureOutcome& o) {
   std::string text = render_text_report(o.measured_info, o.run.timeline, o.measured);
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "\n" + a temporary string.
   if (o.comparison) {
-    text += "\n" + render_comparison_text(*o.comparison, o.predicted->timeline);
+    text += '\n';
+    text += render_comparison_text(*o.comparison, o.predicted->timeline);
     text += "\nprediction's op times by rank:\n";
     for (std::size_t r = 0; r < o.timings_by_rank.size(); ++r)
       text += "  rank " + std::to_string(r) + ": " + o.timings_by_rank[r] + "\n";

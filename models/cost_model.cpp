@@ -64,9 +64,8 @@ const char* to_string(Recompute r) {
 }
 
 Recompute parse_recompute(const std::string& text, const std::string& what) {
-  if (text == "none") return Recompute::None;
-  if (text == "selective") return Recompute::Selective;
-  if (text == "full") return Recompute::Full;
+  for (const auto& [name, r] : kRecomputeNames)
+    if (text == name) return r;
   throw InputError(what + ": unknown recompute '" + text + "' (valid: none, selective, full)");
 }
 

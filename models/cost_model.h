@@ -3,6 +3,8 @@
 // counts for one micro-batch. Every formula and its source is in docs/cost-model.md.
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/model_spec.h"
 
@@ -13,6 +15,8 @@ namespace ppsim {
 // runs the whole block forward again during its backward.
 enum class Recompute { None, Selective, Full };
 const char* to_string(Recompute r);
+inline const std::vector<std::pair<std::string, Recompute>> kRecomputeNames = {
+    {"none", Recompute::None}, {"selective", Recompute::Selective}, {"full", Recompute::Full}};
 // "none", "selective" or "full"; throws InputError naming `what` otherwise.
 Recompute parse_recompute(const std::string& text, const std::string& what);
 

@@ -38,6 +38,12 @@ struct HardwareSpec {
   double peak_flops(DType d) const;
 };
 
+class YamlMap;  // base/yaml_reader.h
+
+// An `efficiency:` mapping ({compute, memory, network}, each a fraction in (0, 1]), of a hardware
+// file or of schedule.yaml; an absent key keeps the default above.
+Efficiency read_efficiency(const YamlMap& efficiency);
+
 // A shipped name ("h100-sxm", "h200", "a100-80gb") or a path to a hardware YAML file. Throws
 // InputError naming the file, line and field for bad content, or listing the shipped names.
 HardwareSpec load_hardware(const std::string& name_or_path);

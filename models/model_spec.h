@@ -3,12 +3,20 @@
 // model (models/cost_model.h) and the calibration kernels (calibrate/) both start from it.
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ppsim {
 
 enum class Activation { Gelu, SwiGlu };
 enum class Norm { LayerNorm, RmsNorm };
 enum class PositionEmbedding { Learned, Rotary };
+
+// How model and profile files spell the enumerations (read with YamlMap::choice).
+inline const std::vector<std::pair<std::string, Activation>> kActivationNames = {{"gelu", Activation::Gelu},
+                                                                                 {"swiglu", Activation::SwiGlu}};
+inline const std::vector<std::pair<std::string, Norm>> kNormNames = {{"layernorm", Norm::LayerNorm},
+                                                                     {"rmsnorm", Norm::RmsNorm}};
 
 struct ModelSpec {
   std::string name;
@@ -32,5 +40,7 @@ struct ModelSpec {
 enum class DType { BF16, FP16, FP32 };
 inline int dtype_bytes(DType d) { return d == DType::FP32 ? 4 : 2; }
 const char* to_string(DType d);
+inline const std::vector<std::pair<std::string, DType>> kDTypeNames = {
+    {"bf16", DType::BF16}, {"fp16", DType::FP16}, {"fp32", DType::FP32}};
 
 }  // namespace ppsim

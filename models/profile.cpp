@@ -4,13 +4,13 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 #include <unistd.h>
 
 #include <yaml-cpp/yaml.h>
 
 #include "base/error.h"
+#include "base/yaml_reader.h"
 
 namespace ppsim {
 namespace {
@@ -77,125 +77,136 @@ void emit_transfer(YAML::Emitter& out, const char* key, const TransferProfile& t
   out << YAML::EndMap;
 }
 
-// Reading with errors that name the file, the line and the key.
-class Reader {
- public:
-  explicit Reader(std::string name) : name_(std::move(name)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
-    const auto mark = at.Mark();
-    std::string where = name_;
-    if (mark.line >= 0) where += ":" + std::to_string(mark.line + 1);
-    throw InputError(where + ": " + what);
-  }
-
-  YAML::Node map(const YAML::Node& parent, const std::string& key, const std::string& path) const {
-    YAML::Node n = child(parent, key, path);
-    if (!n.IsMap()) fail(n, "'" + path + key + "' must be a mapping");
-    return n;
-  }
-
-  YAML::Node child(const YAML::Node& parent, const std::string& key, const std::string& path) const {
-    if (!parent.IsMap()) fail(parent, "'" + path + "' must be a mapping");
-    YAML::Node n = parent[key];
-    if (!n.IsDefined()) fail(parent, "missing key '" + path + key + "'");
-    return n;
-  }
-
-  template <class T>
-  T get(const YAML::Node& parent, const std::string& key, const std::string& path) const {
-    YAML::Node n = child(parent, key, path);
-    if (!n.IsScalar()) fail(n, "'" + path + key + "' must be a scalar");
-    try {
-      return n.as<T>();
-    } catch (const YAML::Exception&) {
-      fail(n, "'" + path + key + "' has a bad value '" + n.Scalar() + "'");
-    }
-  }
-
-  template <class T>
-  T get_or(const YAML::Node& parent, const std::string& key, const std::string& path, T fallback) const {
-    if (!parent[key].IsDefined()) return fallback;
-    return get<T>(parent, key, path);
-  }
-
-  template <class T>
-  T non_negative(const YAML::Node& parent, const std::string& key, const std::string& path) const {
-    T v = get<T>(parent, key, path);
-    if (v < 0) fail(parent[key], "'" + path + key + "' must not be negative");
-    return v;
-  }
-
- private:
-  std::string name_;
-};
-
-Timing read_timing(const Reader& r, const YAML::Node& parent, const std::string& key, const std::string& path) {
-  const YAML::Node n = r.map(parent, key, path);
-  const std::string p = path + key + ".";
-  Timing t;
-  t.mean_ns = r.get_or<TimeNs>(n, "mean_ns", p, 0);
-  if (t.mean_ns < 0) r.fail(n["mean_ns"], "'" + p + "mean_ns' must not be negative");
-  t.median_ns = r.non_negative<TimeNs>(n, "median_ns", p);
-  t.p10_ns = r.non_negative<TimeNs>(n, "p10_ns", p);
-  t.p90_ns = r.non_negative<TimeNs>(n, "p90_ns", p);
-  t.flops = r.get_or<double>(n, "flops", p, 0.0);
-  t.tflops = r.get_or<double>(n, "tflops", p, 0.0);
-  if (t.p10_ns > t.median_ns || t.median_ns > t.p90_ns)
-    r.fail(n, "'" + path + key + "' must have p10_ns <= median_ns <= p90_ns");
-  return t;
+Timing read_timing(const YamlMap& t) {
+  Timing out;
+  out.mean_ns = t.integer_or<TimeNs>("mean_ns", 0, 0);
+  out.median_ns = t.integer<TimeNs>("median_ns", 0);
+  out.p10_ns = t.integer<TimeNs>("p10_ns", 0);
+  out.p90_ns = t.integer<TimeNs>("p90_ns", 0);
+  out.flops = t.number_or("flops", 0.0);
+  out.tflops = t.number_or("tflops", 0.0);
+  if (out.p10_ns > out.median_ns || out.median_ns > out.p90_ns)
+    t.fail("must have p10_ns <= median_ns <= p90_ns (got " + std::to_string(out.p10_ns) + ", " +
+           std::to_string(out.median_ns) + ", " + std::to_string(out.p90_ns) + ")");
+  return out;
 }
 
-LayerProfile read_layer(const Reader& r, const YAML::Node& layers, const std::string& key) {
-  const YAML::Node n = r.map(layers, key, "layers.");
-  const std::string p = "layers." + key + ".";
-  LayerProfile l;
-  l.forward = read_timing(r, n, "forward", p);
-  l.backward_input = read_timing(r, n, "backward_input", p);
-  l.backward_weight = read_timing(r, n, "backward_weight", p);
-  l.activation_bytes = r.non_negative<std::int64_t>(n, "activation_bytes", p);
-  l.gradient_bytes = r.non_negative<std::int64_t>(n, "gradient_bytes", p);
-  l.stash_bytes = r.get_or<std::int64_t>(n, "stash_bytes", p, 0);
-  l.parameter_bytes = r.get_or<std::int64_t>(n, "parameter_bytes", p, 0);
-  return l;
+LayerProfile read_layer(const YamlMap& l) {
+  LayerProfile out;
+  out.forward = read_timing(l.sub("forward"));
+  out.backward_input = read_timing(l.sub("backward_input"));
+  out.backward_weight = read_timing(l.sub("backward_weight"));
+  out.activation_bytes = l.integer<std::int64_t>("activation_bytes", 0);
+  out.gradient_bytes = l.integer<std::int64_t>("gradient_bytes", 0);
+  out.stash_bytes = l.integer_or<std::int64_t>("stash_bytes", 0, 0);
+  out.parameter_bytes = l.integer_or<std::int64_t>("parameter_bytes", 0, 0);
+  return out;
 }
 
-TransferProfile read_transfer(const Reader& r, const YAML::Node& root, const std::string& key) {
-  const YAML::Node t = r.map(root, key, "");
-  const std::string k = key + ".";
+TransferProfile read_transfer(const YamlMap& t) {
   TransferProfile out;
-  out.measured = r.get<bool>(t, "measured", k);
+  out.measured = t.boolean("measured");
   if (!out.measured) {
-    out.reason = r.get_or<std::string>(t, "reason", k, "");
+    out.reason = t.text_or("reason", "");
     return out;
   }
-  out.method = r.get<std::string>(t, "method", k);
-  out.between = r.get_or<std::string>(t, "between", k, "");
-  out.fit.alpha_s = r.non_negative<double>(t, "alpha_s", k);
-  out.fit.beta_bytes_per_s = r.get<double>(t, "beta_bytes_per_s", k);
-  if (!(out.fit.beta_bytes_per_s > 0)) r.fail(t["beta_bytes_per_s"], k + "beta_bytes_per_s must be positive");
-  out.fit.r2 = r.get_or<double>(t, "r2", k, 0.0);
-  out.fit.worst_residual_s = r.get_or<double>(t, "worst_residual_s", k, 0.0);
-  out.fit.worst_relative = r.get_or<double>(t, "worst_relative_residual", k, 0.0);
-  out.fit.worst_bytes = r.get_or<std::int64_t>(t, "worst_residual_bytes", k, 0);
-  if (t["samples"].IsDefined()) {
-    const YAML::Node ss = t["samples"];
-    if (!ss.IsSequence()) r.fail(ss, "'" + k + "samples' must be a list");
-    for (std::size_t i = 0; i < ss.size(); ++i) {
-      const std::string sp = k + "samples[" + std::to_string(i) + "].";
-      out.samples.push_back({r.non_negative<std::int64_t>(ss[i], "bytes", sp),
-                             r.non_negative<double>(ss[i], "seconds", sp)});
-    }
-  }
+  out.method = t.text("method");
+  out.between = t.text_or("between", "");
+  out.fit.alpha_s = t.number("alpha_s", 0);
+  out.fit.beta_bytes_per_s = t.positive_number("beta_bytes_per_s");
+  out.fit.r2 = t.number_or("r2", 0.0);
+  out.fit.worst_residual_s = t.number_or("worst_residual_s", 0.0);
+  out.fit.worst_relative = t.number_or("worst_relative_residual", 0.0);
+  out.fit.worst_bytes = t.integer_or<std::int64_t>("worst_residual_bytes", 0, 0);
+  if (t.has("samples"))
+    for (const YamlMap& sample : t.list_of_maps("samples"))
+      out.samples.push_back({sample.integer<std::int64_t>("bytes", 0), sample.number("seconds", 0)});
   return out;
+}
+
+KernelProfile read_kernel(const YamlMap& k) {
+  KernelProfile out;
+  out.layer = k.text("layer");
+  out.pass = k.text("pass");
+  out.name = k.text("name");
+  out.timing.median_ns = k.integer<TimeNs>("median_ns", 0);
+  out.timing.p10_ns = k.integer_or<TimeNs>("p10_ns", out.timing.median_ns, 0);
+  out.timing.p90_ns = k.integer_or<TimeNs>("p90_ns", out.timing.median_ns, 0);
+  out.timing.flops = k.number_or("flops", 0.0);
+  out.timing.tflops = k.number_or("tflops", 0.0);
+  if (k.has("max_relative_error")) out.max_relative_error = k.number("max_relative_error");
+  return out;
+}
+
+DeviceInfo read_device(const YamlMap& d) {
+  DeviceInfo out;
+  out.kind = d.choice("kind", {"cpu", "cuda"});
+  out.name = d.text("name");
+  out.count = d.integer_or("count", 1, 0);
+  out.threads = d.integer_or("threads", 1, 0);
+  out.driver_version = d.text_or("driver_version", "");
+  out.cuda_version = d.text_or("cuda_version", "");
+  out.sm_clock_mhz = d.integer_or("sm_clock_mhz", 0, 0);
+  out.memory_clock_mhz = d.integer_or("memory_clock_mhz", 0, 0);
+  out.sms = d.integer_or("sms", 0, 0);  // 0: the whole GPU
+  out.partitions = d.integer_or("partitions", out.sms > 0 ? 1 : 0, 0);
+  out.gemm_peak_tflops = d.number_or("gemm_peak_tflops", 0.0, 0);
+  return out;
+}
+
+// The model part of `configuration:` (what the profile's layers were timed on).
+ModelSpec read_profiled_model(const YamlMap& m) {
+  ModelSpec out;
+  out.name = m.text("name");
+  out.layers = m.integer("layers", 0);
+  out.hidden = m.integer("hidden", 0);
+  out.ffn_hidden = m.integer("ffn_hidden", 0);
+  out.heads = m.integer("heads", 0);
+  out.kv_heads = m.integer("kv_heads", 0);
+  out.vocab = m.integer("vocab", 0);
+  out.activation = m.choice("activation", kActivationNames);
+  out.norm = m.choice("norm", kNormNames);
+  out.tied_embeddings = m.boolean_or("tied_embeddings", false);
+  return out;
+}
+
+Profile read_profile(const YamlDoc& doc) {
+  const YamlMap root(doc);
+  Profile p;
+  p.source = doc.display;
+  const YamlValue version = root.value("schema_version");
+  p.schema_version = version.integer(1);
+  if (p.schema_version != kProfileSchemaVersion)
+    version.fail("must be " + std::to_string(kProfileSchemaVersion) + ", the version this ppsim reads (got " +
+                 version.got() + ")");
+  p.ppsim_version = root.text_or("ppsim_version", "");
+  p.device = read_device(root.sub("device"));
+
+  const YamlMap cfg = root.sub("configuration");
+  p.model = read_profiled_model(cfg.sub("model"));
+  p.micro_batch_size = cfg.integer("micro_batch_size", 0);
+  p.sequence_length = cfg.integer("sequence_length", 0);
+  p.dtype = cfg.choice("dtype", kDTypeNames);
+  p.requested_dtype = cfg.text_or("requested_dtype", "");
+  p.repeats = cfg.integer_or("repeats", 0, 0);
+  p.warmup = cfg.integer_or("warmup", 0, 0);
+
+  const YamlMap layers = root.sub("layers");
+  p.embedding = read_layer(layers.sub("embedding"));
+  p.block = read_layer(layers.sub("block"));
+  p.head = read_layer(layers.sub("head"));
+  if (root.has("kernels"))
+    for (const YamlMap& k : root.list_of_maps("kernels")) p.kernels.push_back(read_kernel(k));
+  p.transfer = read_transfer(root.sub("transfer"));
+  if (root.has("inter_node")) p.inter_node = read_transfer(root.sub("inter_node"));
+  return p;
 }
 
 }  // namespace
 
 DType parse_dtype(const std::string& text, const std::string& what) {
-  if (text == "bf16") return DType::BF16;
-  if (text == "fp16") return DType::FP16;
-  if (text == "fp32") return DType::FP32;
+  for (const auto& [name, d] : kDTypeNames)
+    if (text == name) return d;
   throw InputError(what + ": unknown dtype '" + text + "' (expected bf16, fp16 or fp32)");
 }
 
@@ -270,110 +281,9 @@ std::string profile_to_yaml(const Profile& p) {
   return std::string(out.c_str()) + "\n";
 }
 
-Profile parse_profile(const std::string& text, const std::string& name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
-  const Reader r(name);
-  if (!root.IsMap()) r.fail(root, "a profile must be a YAML mapping");
-  Profile p;
-  p.source = name;
-  p.schema_version = r.get<int>(root, "schema_version", "");
-  if (p.schema_version != kProfileSchemaVersion)
-    r.fail(root["schema_version"], "schema_version " + std::to_string(p.schema_version) +
-                                       " is not supported (this ppsim reads version " +
-                                       std::to_string(kProfileSchemaVersion) + ")");
-  p.ppsim_version = r.get_or<std::string>(root, "ppsim_version", "", "");
+Profile parse_profile(const std::string& text, const std::string& name) { return read_profile(parse_yaml(text, name)); }
 
-  const YAML::Node dev = r.map(root, "device", "");
-  p.device.kind = r.get<std::string>(dev, "kind", "device.");
-  if (p.device.kind != "cpu" && p.device.kind != "cuda")
-    r.fail(dev["kind"], "device.kind must be 'cpu' or 'cuda', not '" + p.device.kind + "'");
-  p.device.name = r.get<std::string>(dev, "name", "device.");
-  p.device.count = r.get_or<int>(dev, "count", "device.", 1);
-  p.device.threads = r.get_or<int>(dev, "threads", "device.", 1);
-  p.device.driver_version = r.get_or<std::string>(dev, "driver_version", "device.", "");
-  p.device.cuda_version = r.get_or<std::string>(dev, "cuda_version", "device.", "");
-  p.device.sm_clock_mhz = r.get_or<int>(dev, "sm_clock_mhz", "device.", 0);
-  p.device.memory_clock_mhz = r.get_or<int>(dev, "memory_clock_mhz", "device.", 0);
-  p.device.sms = r.get_or<int>(dev, "sms", "device.", 0);
-  if (p.device.sms < 0) r.fail(dev["sms"], "device.sms must be 0 (whole GPU) or a positive SM count");
-  p.device.partitions = r.get_or<int>(dev, "partitions", "device.", p.device.sms > 0 ? 1 : 0);
-  if (p.device.partitions < 0) r.fail(dev["partitions"], "device.partitions must not be negative");
-  p.device.gemm_peak_tflops = r.get_or<double>(dev, "gemm_peak_tflops", "device.", 0.0);
-  if (p.device.gemm_peak_tflops < 0) r.fail(dev["gemm_peak_tflops"], "device.gemm_peak_tflops must not be negative");
-
-  const YAML::Node cfg = r.map(root, "configuration", "");
-  const YAML::Node m = r.map(cfg, "model", "configuration.");
-  const std::string mp = "configuration.model.";
-  p.model.name = r.get<std::string>(m, "name", mp);
-  p.model.layers = r.non_negative<int>(m, "layers", mp);
-  p.model.hidden = r.non_negative<int>(m, "hidden", mp);
-  p.model.ffn_hidden = r.non_negative<int>(m, "ffn_hidden", mp);
-  p.model.heads = r.non_negative<int>(m, "heads", mp);
-  p.model.kv_heads = r.non_negative<int>(m, "kv_heads", mp);
-  p.model.vocab = r.non_negative<int>(m, "vocab", mp);
-  const auto act = r.get<std::string>(m, "activation", mp);
-  if (act == "gelu") p.model.activation = Activation::Gelu;
-  else if (act == "swiglu") p.model.activation = Activation::SwiGlu;
-  else r.fail(m["activation"], "'" + mp + "activation' must be gelu or swiglu, not '" + act + "'");
-  const auto nrm = r.get<std::string>(m, "norm", mp);
-  if (nrm == "layernorm") p.model.norm = Norm::LayerNorm;
-  else if (nrm == "rmsnorm") p.model.norm = Norm::RmsNorm;
-  else r.fail(m["norm"], "'" + mp + "norm' must be layernorm or rmsnorm, not '" + nrm + "'");
-  p.model.tied_embeddings = r.get_or<bool>(m, "tied_embeddings", mp, false);
-  p.micro_batch_size = r.non_negative<int>(cfg, "micro_batch_size", "configuration.");
-  p.sequence_length = r.non_negative<int>(cfg, "sequence_length", "configuration.");
-  const auto dt = r.get<std::string>(cfg, "dtype", "configuration.");
-  try {
-    p.dtype = parse_dtype(dt, "configuration.dtype");
-  } catch (const InputError& e) {
-    r.fail(cfg["dtype"], e.what());
-  }
-  p.requested_dtype = r.get_or<std::string>(cfg, "requested_dtype", "configuration.", "");
-  p.repeats = r.get_or<int>(cfg, "repeats", "configuration.", 0);
-  p.warmup = r.get_or<int>(cfg, "warmup", "configuration.", 0);
-
-  const YAML::Node layers = r.map(root, "layers", "");
-  p.embedding = read_layer(r, layers, "embedding");
-  p.block = read_layer(r, layers, "block");
-  p.head = read_layer(r, layers, "head");
-
-  if (root["kernels"].IsDefined()) {
-    const YAML::Node ks = root["kernels"];
-    if (!ks.IsSequence()) r.fail(ks, "'kernels' must be a list");
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      const YAML::Node k = ks[i];
-      const std::string kp = "kernels[" + std::to_string(i) + "].";
-      KernelProfile kp_;
-      kp_.layer = r.get<std::string>(k, "layer", kp);
-      kp_.pass = r.get<std::string>(k, "pass", kp);
-      kp_.name = r.get<std::string>(k, "name", kp);
-      kp_.timing.median_ns = r.non_negative<TimeNs>(k, "median_ns", kp);
-      kp_.timing.p10_ns = r.get_or<TimeNs>(k, "p10_ns", kp, kp_.timing.median_ns);
-      kp_.timing.p90_ns = r.get_or<TimeNs>(k, "p90_ns", kp, kp_.timing.median_ns);
-      kp_.timing.flops = r.get_or<double>(k, "flops", kp, 0.0);
-      kp_.timing.tflops = r.get_or<double>(k, "tflops", kp, 0.0);
-      if (k["max_relative_error"].IsDefined()) kp_.max_relative_error = r.get<double>(k, "max_relative_error", kp);
-      p.kernels.push_back(kp_);
-    }
-  }
-
-  p.transfer = read_transfer(r, root, "transfer");
-  if (root["inter_node"].IsDefined()) p.inter_node = read_transfer(r, root, "inter_node");
-  return p;
-}
-
-Profile load_profile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the profile");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_profile(buf.str(), path);
-}
+Profile load_profile(const std::string& path) { return read_profile(read_yaml_file(path)); }
 
 void save_profile(const Profile& profile, const std::string& path) {
   const std::string text = profile_to_yaml(profile);

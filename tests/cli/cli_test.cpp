@@ -78,7 +78,9 @@ TEST(Cli, EveryExampleRunsWithCheckedFigures) {
     YAML::Node j = YAML::LoadFile((dir / "r.json").string());
     EXPECT_EQ(j["makespan_ns"].as<long long>(), it->second.makespan_ns) << name;
     EXPECT_NEAR(j["bubble_fraction"].as<double>(), it->second.bubble_fraction, 1e-12) << name;
-    if (name != "default.yaml") EXPECT_NEAR(j["bubble_rate_zb"].as<double>(), it->second.bubble_rate_zb, 1e-12) << name;
+    if (name != "default.yaml") {
+      EXPECT_NEAR(j["bubble_rate_zb"].as<double>(), it->second.bubble_rate_zb, 1e-12) << name;
+    }
     ++seen;
     fs::remove_all(dir);
   }
@@ -134,8 +136,10 @@ TEST(Cli, BadInputFailsCleanlyWithoutPartialOutputs) {
   const std::string times = "times:\n  forward: 1ms\n  backward_input: 1ms\n  backward_weight: 1ms\n";
   const Case cases[] = {
       {"schedule: zb-h1\nstages: [8\n", "", "bad.yaml:3:1: malformed YAML", 1},
-      {"schedule: pipedream-2bw\nstages: 2\nmicrobatches: 2\n" + times, "", "valid: gpipe, 1f1b", 1},
-      {"schedule: 1f1b\nstages: 0\nmicrobatches: 2\n" + times, "", "bad.yaml:2:9: stages: must be a positive integer", 1},
+      {"schedule: pipedream-2bw\nstages: 2\nmicrobatches: 2\n" + times, "",
+       "bad.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
+       "zb-v, dualpipe, dualpipe-v, custom (got 'pipedream-2bw')", 1},
+      {"schedule: 1f1b\nstages: 0\nmicrobatches: 2\n" + times, "", "bad.yaml:2:9: stages: must be a positive integer (got '0')", 1},
       {"schedule: 1f1b\nstages: 2\nmicrobatches: 2\ntimes:\n  forward: 1 parsec\n  backward_input: 1ms\n  backward_weight: 1ms\n",
        "", "unknown unit 'parsec'", 1},
       {"schedule: custom\nstages: 2\nmicrobatches: 2\norder_csv: o.csv\n" + times, "0F0,0B0,0F1,0B1\n1F0,1B0,1F1,1B1\n1F0\n",

@@ -67,9 +67,9 @@ TEST(Hardware, Errors) {
   };
   const Case cases[] = {
       {"peak_bf16_tflops: 100\nmemory_bandwidth: 1 TB\n", "hw.yaml:2:19: memory_bandwidth: '1 TB' needs a bandwidth unit"},
-      {kGpu + "efficiency:\n  compute: 1.5\n", "hw.yaml:11:12: efficiency.compute: is a fraction of the peak"},
-      {kGpu + "efficiency:\n  flops: 0.5\n", "hw.yaml:11:3: efficiency.flops: unknown field"},
-      {"peak_bf16_tflops: -1\n", "hw.yaml:1:19: peak_bf16_tflops: must be positive"},
+      {kGpu + "efficiency:\n  compute: 1.5\n", "hw.yaml:11:12: efficiency.compute: must be a fraction in (0, 1] (got '1.5')"},
+      {kGpu + "efficiency:\n  flops: 0.5\n", "hw.yaml:11:3: efficiency.flops: unknown key (valid keys: compute, memory, network)"},
+      {"peak_bf16_tflops: -1\n", "hw.yaml:1:19: peak_bf16_tflops: must be a positive number (got '-1')"},
   };
   for (const Case& c : cases) {
     const std::string msg = error_of([&] { parse_hardware(c.yaml, "hw.yaml"); });
@@ -78,7 +78,7 @@ TEST(Hardware, Errors) {
   std::string no_latency = kGpu;
   no_latency.erase(no_latency.find("  latency: 5us\n"));
   const std::string msg = error_of([&] { parse_hardware(no_latency, "hw.yaml"); });
-  EXPECT_NE(msg.find("inter_node.latency: missing required field"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("hw.yaml:8:3: inter_node.latency: missing required key"), std::string::npos) << msg;
 }
 
 TEST(Roofline, TakesTheSlowerOfComputeAndMemory) {

@@ -111,12 +111,16 @@ TEST(ModelLoader, Errors) {
     std::string yaml, expect;
   };
   const Case cases[] = {
-      {base + "hiden: 3\n", "m.yaml:10:1: hiden: unknown field"},
+      {base + "hiden: 3\n",
+       "m.yaml:10:1: hiden: unknown key (valid keys: activation, bias, ffn_hidden, heads, hidden, kv_heads, layers, "
+       "max_positions, name, norm, position_embedding, tied_embeddings, vocab)"},
+      {std::string(base).replace(base.find("max_positions: 16"), 17, "max_positions: 0"),
+       "m.yaml:8:16: max_positions: must be a positive integer with position_embedding: learned (got '0')"},
       {base + "kv_heads: 3\n", "m.yaml:10:11: kv_heads: heads (4) must be a multiple of kv_heads (3)"},
-      {"layers: 0\n", "m.yaml:1:9: layers: must be positive, got 0"},
-      {"layers: 2\nhidden: 64\n", "m.yaml:1:1: ffn_hidden: missing required field"},
-      {"layers: [1\n", "m.yaml:"},
-      {"- 1\n- 2\n", "m.yaml: expected a YAML mapping"},
+      {"layers: 0\n", "m.yaml:1:9: layers: must be a positive integer (got '0')"},
+      {"layers: 2\nhidden: 64\n", "m.yaml:1:1: ffn_hidden: missing required key"},
+      {"layers: [1\n", "m.yaml:2:1: malformed YAML: end of sequence flow not found"},
+      {"- 1\n- 2\n", "m.yaml: must be a mapping of keys at the top level (got a list)"},
   };
   for (const Case& c : cases) {
     const std::string msg = error_of([&] { parse_model(c.yaml, "m.yaml"); });
@@ -127,7 +131,7 @@ TEST(ModelLoader, Errors) {
     y.replace(y.find("gelu"), 4, "relu");
     parse_model(y, "<shipped model x>");
   });
-  EXPECT_NE(act.find("<shipped model x>:6:13: activation: unknown value 'relu' (valid: gelu, swiglu)"),
+  EXPECT_NE(act.find("<shipped model x>:6:13: activation: must be one of gelu, swiglu (got 'relu')"),
             std::string::npos)
       << act;
   const std::string heads = error_of([&] {

@@ -64,9 +64,10 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
     return error_of(y);
   };
   EXPECT_EQ(replaced("schedule: zb-h1", "schedule: zb-h3"),
-            "s.yaml:1:11: schedule: unknown schedule 'zb-h3' (valid: gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, zb-v, dualpipe, dualpipe-v, custom)");
-  EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got -2)");
-  EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got 0)");
+            "s.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
+            "zb-v, dualpipe, dualpipe-v, custom (got 'zb-h3')");
+  EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got '-2')");
+  EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got '0')");
   EXPECT_EQ(replaced("chunks: 1", "chunks: two"), "s.yaml:4:9: chunks: must be a positive integer (got 'two')");
   EXPECT_EQ(replaced("forward: 18.5ms", "forward: 18.5 min"),
             "s.yaml:6:12: times.forward: unknown unit 'min' in '18.5 min' (valid units: ns, us, ms, s)");
@@ -80,10 +81,31 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
             "sequence_length, stages, times)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
             "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, transfer)");
-  EXPECT_EQ(replaced("stages: 8\n", ""), "s.yaml: missing required key 'stages'");
+  EXPECT_EQ(replaced("stages: 8\n", ""), "s.yaml:1:1: stages: missing required key");
   EXPECT_EQ(error_of("schedule: custom\nstages: 2\nmicrobatches: 2\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"),
-            "s.yaml: schedule: custom needs 'order_csv' (a CSV of per-rank orders)");
-  EXPECT_EQ(error_of("- a\n- b\n"), "s.yaml: expected a mapping of keys (schedule, stages, microbatches, ...)");
+            "s.yaml:1:1: order_csv: missing required key with schedule: custom (a CSV of per-rank orders)");
+  EXPECT_EQ(replaced("chunks: 1", "chunks:"), "s.yaml:4:1: chunks: must be a positive integer (got nothing)");
+  EXPECT_EQ(replaced("chunks: 1", "chunks: 2000000"), "s.yaml:4:9: chunks: must be at most 1000000 (got '2000000')");
+  EXPECT_EQ(replaced("  forward: 18.5ms", "  forward: {a: 1}"),
+            "s.yaml:6:12: times.forward: must be a single value (got a mapping)");
+  // The model-driven keys; list items and nested keys are named by their path.
+  const std::string model = "schedule: 1f1b\nstages: 2\nmicrobatches: 2\nmodel: tiny\n";
+  EXPECT_EQ(error_of(model + "partition: [4, x]\n"),
+            "s.yaml:5:16: partition[1]: must be a non-negative integer (got 'x')");
+  EXPECT_EQ(error_of(model + "partition: {layers: [4, 2, -1]}\n"),
+            "s.yaml:5:28: partition.layers[2]: must be a non-negative integer (got '-1')");
+  EXPECT_EQ(error_of(model + "partition: {blocks: [4, 4]}\n"),
+            "s.yaml:5:13: partition.blocks: unknown key (valid keys: embedding_stage, head_stage, layers)");
+  EXPECT_EQ(error_of(model + "partition: {layers: auto, head_stage: 0}\n"),
+            "s.yaml:5:12: partition: auto keeps the embedding on the first and the head on the last virtual stage; "
+            "give an explicit 'layers:' list to place them elsewhere");
+  EXPECT_EQ(error_of(model + "partition: 4\n"),
+            "s.yaml:5:12: partition: must be 'auto', a list of blocks per virtual stage such as [8, 8, 8, 8], or "
+            "{layers: [...], embedding_stage: S, head_stage: S} (got '4')");
+  EXPECT_EQ(error_of(model + "memory_limit: 0GB\n"), "s.yaml:5:15: memory_limit: must be positive (got '0GB')");
+  EXPECT_EQ(error_of(model + "link: fast\n"),
+            "s.yaml:5:7: link: must be one of auto, intra_node, inter_node (got 'fast')");
+  EXPECT_EQ(error_of("- a\n- b\n"), "s.yaml: must be a mapping of keys at the top level (got a list)");
 }
 
 TEST(Time, ParsesAndFormatsDurations) {

@@ -134,14 +134,14 @@ TEST(ModelRun, BadModelInputIsAClearError) {
   has(error_of(head + "model: tiny\npartition: [2, 2, 2, 1]\n"), "m.yaml:5:12: partition");
   has(error_of("schedule: 1f1b\nstages: 16\nmicrobatches: 8\nmodel: tiny\n"), "too few");
   has(error_of(head + "model: tiny\nmemory_limit: 1KB\n"), "memory_limit");
-  has(error_of(head + "model: tiny\ndtype: int4\n"), "m.yaml:5:8: dtype: must be bf16, fp16 or fp32 (got 'int4')");
-  has(error_of(head + "model: tiny\nrecompute: some\n"), "m.yaml:5:12: recompute: must be none, selective or full");
+  has(error_of(head + "model: tiny\ndtype: int4\n"), "m.yaml:5:8: dtype: must be one of bf16, fp16, fp32 (got 'int4')");
+  has(error_of(head + "model: tiny\nrecompute: some\n"), "m.yaml:5:12: recompute: must be one of none, selective, full (got 'some')");
   has(error_of(head + "model: tiny\nprofile_statistic: p99\n"),
-      "m.yaml:5:20: profile_statistic: must be mean or median (got 'p99')");
+      "m.yaml:5:20: profile_statistic: must be one of mean, median (got 'p99')");
   has(error_of(head + "model: tiny\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"), "not both");
   has(error_of(head + "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\nhardware: h200\n"),
       "hardware: needs 'model:'");
-  has(error_of(head + "model: tiny\nefficiency: {compute: 1.5}\n"), "efficiency.compute: must be a fraction");
+  has(error_of(head + "model: tiny\nefficiency: {compute: 1.5}\n"), "m.yaml:5:23: efficiency.compute: must be a fraction in (0, 1] (got '1.5')");
 }
 
 }  // namespace
