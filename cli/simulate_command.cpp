@@ -35,8 +35,8 @@ struct SimulateOptions {
 // Refuses, before building anything, a simulation that would not fit (base/system_memory.h).
 void check_simulation_fits(const SimulationConfig& c, const std::string& max_memory) {
   const std::int64_t requested = max_memory.empty() ? 0 : parse_bytes(max_memory, "--max-memory");
-  check_fits(estimate_simulation_size(c.schedule, c.stages, c.microbatches, c.chunks), memory_budget(requested),
-             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.stages) + ", M = " +
+  check_fits(estimate_simulation_size(c.schedule, c.ranks, c.microbatches, c.chunks), memory_budget(requested),
+             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.ranks) + ", M = " +
                  std::to_string(c.microbatches) + ", V = " + std::to_string(c.chunks),
              "--max-memory");
 }
@@ -63,7 +63,7 @@ int simulate(const SimulateOptions& o) {
     outputs.add(o.json, json + "\n");
   }
   if (!o.trace.empty()) outputs.add(o.trace, render_trace({{&r.timeline, "ppsim " + config.schedule}}));
-  if (!o.svg.empty()) outputs.add(o.svg, render_svg_timeline(r.timeline, config.schedule + " P=" + std::to_string(config.stages) + " M=" + std::to_string(config.microbatches)));
+  if (!o.svg.empty()) outputs.add(o.svg, render_svg_timeline(r.timeline, config.schedule + " P=" + std::to_string(config.ranks) + " M=" + std::to_string(config.microbatches)));
   if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
   std::string text;
   if (!o.quiet) text = render_text_report(info, r.timeline, r.metrics);

@@ -43,8 +43,8 @@ void check_request(const MeasureRequest& r) {
 void check_run_fits(const MeasureRequest& r, const Schedule& schedule, const ModelCosts& mc) {
   const SimulationConfig& c = r.config;
   const std::int64_t budget = memory_budget(r.run.max_memory_bytes);
-  check_fits(estimate_simulation_size(c.schedule, c.stages, c.microbatches, c.chunks), budget,
-             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.stages) + ", M = " +
+  check_fits(estimate_simulation_size(c.schedule, c.ranks, c.microbatches, c.chunks), budget,
+             c.source + ": schedule " + c.schedule + " with P = " + std::to_string(c.ranks) + ", M = " +
                  std::to_string(c.microbatches) + ", V = " + std::to_string(c.chunks),
              "--max-memory");
   if (r.run.device != "cpu" || r.run.virtual_clock) return;
@@ -99,7 +99,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
     cal.threads = 1;
     say(request, "ppsim measure: no 'profile:' in " + config.source +
                      "; calibrating the layers on every rank's core, one round before each measured iteration");
-    calibration.emplace(cal, config.stages);
+    calibration.emplace(cal, config.ranks);
   }
   // One cost model per rank when calibrating here (each from its own core's profile); the
   // prediction keeps the partition the run used, even if more calibration would move `auto`.
@@ -140,9 +140,9 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
                                        : " (calibrate without --sms)"));
     say(request, "ppsim measure: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) +
                      " timed iterations on " +
-                     (o.share_gpu ? "one GPU shared by " + std::to_string(config.stages) + " ranks (" +
+                     (o.share_gpu ? "one GPU shared by " + std::to_string(config.ranks) + " ranks (" +
                                         std::to_string(pipeline.sms_per_rank()) + " SMs each)"
-                                  : std::to_string(config.stages) + " GPUs"));
+                                  : std::to_string(config.ranks) + " GPUs"));
     out.run = pipeline.run(o);
   } else {
     cpu::CpuPipeline pipeline(schedule, dag, mc.model, ran, model.micro_batch_size, model.sequence_length, o.seed);

@@ -17,11 +17,11 @@ Schedule make_schedule(const SimulationConfig& c) {
     if (!f) throw InputError(c.source + ": order_csv: cannot open '" + c.order_csv + "'");
     std::stringstream ss;
     ss << f.rdbuf();
-    return read_order_csv(ss.str(), c.order_csv, c.stages, c.microbatches, c.chunks);
+    return read_order_csv(ss.str(), c.order_csv, c.ranks, c.microbatches, c.chunks);
   }
   Schedule s;
   try {
-    s = generate_schedule(c.schedule, {c.stages, c.microbatches, c.chunks});
+    s = generate_schedule(c.schedule, {c.ranks, c.microbatches, c.chunks});
   } catch (const InputError& e) {
     throw InputError(c.source + ": " + e.what());
   }
@@ -78,7 +78,7 @@ RunInfo describe_run(const SimulationConfig& c, const Schedule& s, const std::st
   RunInfo info;
   info.config_source = c.source;
   info.schedule = c.schedule;
-  info.ranks = c.stages;
+  info.ranks = c.ranks;
   info.microbatches = c.microbatches;
   info.chunks = c.chunks;
   info.split_backward = s.split_backward;

@@ -105,7 +105,7 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   for (const ScheduleKind& k : schedule_kinds()) schedules.push_back(k.name);
   schedules.push_back("custom");
   c.schedule = root.choice("schedule", schedules);
-  c.stages = root.integer("stages", 1, kMaxCount);
+  c.ranks = root.integer("stages", 1, kMaxCount);
   c.microbatches = root.integer("microbatches", 1, kMaxCount);
   c.chunks = root.integer_or("chunks", c.chunks, 1, kMaxCount);
 
@@ -130,7 +130,7 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   if (!root.has("times"))
     root.fail_at("times",
                  "missing required key (forward, backward_input, backward_weight, transfer), or give 'model:'");
-  c.times = read_times(root.sub("times"), c.stages);
+  c.times = read_times(root.sub("times"), c.ranks);
   return c;
 }
 

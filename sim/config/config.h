@@ -70,7 +70,7 @@ struct SimulationConfig {
   std::string source;    // file path, or "<embedded default example>"
   std::string base_dir;  // for relative paths in the file
   std::string schedule;
-  int stages = 0;
+  int ranks = 0;         // P, pipeline ranks: the YAML key `stages` (each rank holds `chunks` virtual stages)
   int microbatches = 0;
   int chunks = 1;
   std::optional<ExplicitTimes> times;   // exactly one of times / model

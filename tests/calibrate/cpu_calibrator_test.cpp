@@ -35,10 +35,7 @@ TEST(CpuCalibrator, TinyModelEndToEnd) {
     last = f;
     ++calls;
   };
-  const auto t0 = std::chrono::steady_clock::now();
   const Profile p = calibrate_cpu(o);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(seconds, 10.0);
   EXPECT_NEAR(last, 1.0, 1e-9);
   EXPECT_GT(calls, 3);
 

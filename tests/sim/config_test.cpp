@@ -31,7 +31,7 @@ std::string error_of(const std::string& yaml) {
 TEST(Config, ParsesTheContractSchema) {
   SimulationConfig c = parse_config(kValid, "s.yaml", ".");
   EXPECT_EQ(c.schedule, "zb-h1");
-  EXPECT_EQ(c.stages, 8);
+  EXPECT_EQ(c.ranks, 8);
   EXPECT_EQ(c.microbatches, 24);
   EXPECT_EQ(c.chunks, 1);
   ASSERT_TRUE(c.times);

@@ -29,13 +29,13 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
   EXPECT_DOUBLE_EQ(mm.samples_per_s, samples / T) << what;
   EXPECT_DOUBLE_EQ(mm.tokens_per_s, samples * c.model->sequence_length / T) << what;
   EXPECT_NEAR(mm.mfu, mc.table.model_flops_per_microbatch * c.microbatches /
-                          (c.stages * mc.hardware.peak_flops(c.model->dtype) * T), 1e-12) << what;
+                          (c.ranks * mc.hardware.peak_flops(c.model->dtype) * T), 1e-12) << what;
   EXPECT_GT(mm.mfu, 0.0);
   EXPECT_LT(mm.mfu, 1.0);
   // Busy time per rank = M x the sum of its chunks' F+B+W.
   const OpTable& t = *r.timeline.table;
   int layers = 0;
-  for (int rank = 0; rank < c.stages; ++rank) {
+  for (int rank = 0; rank < c.ranks; ++rank) {
     TimeNs per_mb = 0;
     for (int v = 0; v < t.stages; ++v)
       if (t.rank_of_stage[v] == rank) per_mb += mc.table.stages[v].total();
