@@ -24,6 +24,8 @@ struct Schedule {
   std::vector<int> chain_of_microbatch;
 
   int stages() const { return static_cast<int>(rank_of_stage.size()); }
+  // Model copies (chains): 1 but for DualPipe's 2.
+  int copies() const { return chain_begin.empty() ? 1 : static_cast<int>(chain_begin.size()) - 1; }
   // Micro-batch m's stages are [first_stage(m), end_stage(m)), F in that order, backward reversed.
   int first_stage(int m) const { return chain_begin.empty() ? 0 : chain_begin[chain_of_microbatch[m]]; }
   int end_stage(int m) const { return chain_begin.empty() ? stages() : chain_begin[chain_of_microbatch[m] + 1]; }

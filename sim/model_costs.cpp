@@ -86,7 +86,7 @@ void repeat_for_copies(StageCostTable& table, int copies) {
 }  // namespace
 
 ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides) {
-  const int copies = schedule.chain_begin.empty() ? 1 : static_cast<int>(schedule.chain_begin.size()) - 1;
+  const int copies = schedule.copies();
   const int stages = schedule.ranks, chunks = schedule.chunks / copies;
   ModelCosts mc;
   mc.model = load_model(config.model);

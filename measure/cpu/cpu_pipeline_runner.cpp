@@ -24,10 +24,11 @@ using Clock = std::chrono::steady_clock;
 CpuPipeline::CpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSpec& spec, const Partition& partition,
                          int micro_batch_size, int sequence_length, std::uint64_t seed)
     : schedule_(schedule), dag_(dag), flow_(dag), spec_(spec), tokens_(micro_batch_size * sequence_length), seed_(seed) {
-  if (partition.virtual_stages() != schedule.stages())
+  const int copies = schedule.copies();
+  if (partition.virtual_stages() * copies != schedule.stages())
     throw InputError("measure: the partition has " + std::to_string(partition.virtual_stages()) +
                      " virtual stages but the schedule " + std::to_string(schedule.stages()));
-  stages_ = make_cpu_stages(spec, partition, sequence_length, seed);
+  stages_ = make_cpu_stages(spec, partition, sequence_length, seed, copies);
 }
 
 Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
@@ -68,84 +69,107 @@ Timeline CpuPipeline::run_iteration(const MeasureOptions& o, bool pin) {
     return false;
   };
 
+  // The tensor an op consumes (an activation for F, a gradient for a backward), if any.
+  struct Input {
+    Delivery delivery;
+    bool present = false;
+  };
+  auto take_inputs = [&](int r, OpId v, Input& in, TimeNs& ready_ns) {
+    for (const Handoff& h : flow_.inputs(v)) {
+      const std::string what = "the " + std::string(h.payload == Payload::Activation ? "activation" : "gradient") +
+                               " from " + describe_op(t, h.producer);
+      if (!check(inbox[r]->take(h.producer, in.delivery, Clock::now() + patience), r, v, what)) return false;
+      in.present = true;
+      ready_ns = std::max(ready_ns, in.delivery.ready_ns);
+    }
+    return true;
+  };
+  // Runs op v's layers on its input; returns what it hands on.
+  auto compute = [&](OpId v, Input& in) {
+    const Op& op = t.ops[v];
+    const int m = op.microbatch;
+    CpuStage& stage = *stages_[op.stage];
+    Tensor* x = in.present ? &in.delivery.tensor : nullptr;
+    switch (op.kind) {
+      case ActionKind::F: {
+        const Tokens ids = x ? Tokens() : microbatch_tokens(spec_, m, tokens_, seed_);
+        const Tokens targets = stage.has_head() ? microbatch_targets(spec_, m, tokens_, seed_) : Tokens();
+        return stage.forward(m, x, ids, targets);
+      }
+      case ActionKind::B:
+      case ActionKind::BW: {
+        Tensor dx = stage.backward_input(m, x);
+        if (op.kind == ActionKind::BW) stage.backward_weight(m);
+        return dx;
+      }
+      case ActionKind::W:
+        stage.backward_weight(m);
+        break;
+    }
+    return Tensor();
+  };
+  // Virtual clock: when each link is next free. A link carries one rank's sends only, so the sending
+  // rank's thread alone touches its entry (first come, first served, as the engine's links).
+  std::vector<TimeNs> link_free(t.resources.size(), 0);
+  auto send_outputs = [&](int r, OpId v, Tensor& out) {
+    const auto outputs = flow_.outputs(v);
+    for (const Handoff& h : outputs) {
+      const int dst = t.ops[h.consumer].resource;
+      if (h.transfer == kNoOp) {  // the next chunk lives on this rank: no transfer
+        Delivery d{&h == &outputs.back() ? std::move(out) : out, tl.end[v]};
+        if (!check(inbox[r]->put(v, std::move(d), Clock::now() + patience), r, v, "room in its own inbox")) return false;
+        continue;
+      }
+      if (r == o.stall_rank) continue;  // the injected fault: this rank never sends
+      Delivery d;
+      if (o.virtual_clock) {
+        TimeNs& free_at = link_free[t.ops[h.transfer].resource];
+        tl.start[h.transfer] = std::max(tl.end[v], free_at);
+        tl.end[h.transfer] = d.ready_ns = free_at = tl.start[h.transfer] + t.ops[h.transfer].duration;
+        d.tensor = out;
+      } else {
+        const auto start = Clock::now();
+        d.tensor = out;  // the bytes a link would move
+        const auto end = Clock::now();  // before publishing: the receiver may start right after
+        tl.start[h.transfer] = ns_since(start);
+        tl.end[h.transfer] = ns_since(end);
+      }
+      if (!check(inbox[dst]->put(v, std::move(d), Clock::now() + patience), r, v,
+                 "room in rank " + std::to_string(dst) + "'s inbox"))
+        return false;
+    }
+    return true;
+  };
+
+  // A rank runs units in order: one op, or an overlapped F&B (its F and the backward after it),
+  // which starts once both halves' inputs are in. On the CPU the halves run one after the other;
+  // the unit's time is recorded on its F, as the DAG has it, and its backward takes none.
   auto worker = [&](int r) {
     if (pin) pin_current_thread(r);
     ready.count_down();
     go.wait();
     TimeNs clock = 0;  // virtual clock: when this rank is free
     for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
-      const Op& op = t.ops[v];
-      const int m = op.microbatch;
-      CpuStage& stage = *stages_[op.stage];
-      // The tensor this op consumes (an activation for F, a gradient for a backward), if any.
-      Delivery in;
-      bool has_input = false;
+      const OpId last = t.ops[v].overlapped ? v + 1 : v;
+      Input in[2];
       TimeNs inputs_ready = 0;
-      for (const Handoff& h : flow_.inputs(v)) {
-        const std::string what = "the " + std::string(h.payload == Payload::Activation ? "activation" : "gradient") +
-                                 " from " + describe_op(t, h.producer);
-        if (!check(inbox[r]->take(h.producer, in, Clock::now() + patience), r, v, what)) return;
-        has_input = true;
-        inputs_ready = std::max(inputs_ready, in.ready_ns);
-      }
-      // Runs the op's work and records its times (real, or virtual once its inputs are in).
-      auto timed = [&](auto&& work) {
-        if (o.virtual_clock) {
-          tl.start[v] = std::max(clock, inputs_ready);
-          tl.end[v] = clock = tl.start[v] + op.duration;
-          return;
-        }
+      for (OpId u = v; u <= last; ++u)
+        if (!take_inputs(r, u, in[u - v], inputs_ready)) return;
+      Tensor out[2];
+      if (o.virtual_clock) {
+        tl.start[v] = std::max(clock, inputs_ready);
+        tl.end[v] = clock = tl.start[v] + t.ops[v].duration;
+      } else {
         const auto start = Clock::now();
-        work();
+        for (OpId u = v; u <= last; ++u) out[u - v] = compute(u, in[u - v]);
         const auto end = Clock::now();
         tl.start[v] = ns_since(start);
         tl.end[v] = ns_since(end);
-      };
-      Tensor out;
-      switch (op.kind) {
-        case ActionKind::F:
-          timed([&] {
-            const Tokens ids = has_input ? Tokens() : microbatch_tokens(spec_, m, tokens_, seed_);
-            const Tokens targets = stage.has_head() ? microbatch_targets(spec_, m, tokens_, seed_) : Tokens();
-            out = stage.forward(m, has_input ? &in.tensor : nullptr, ids, targets);
-          });
-          break;
-        case ActionKind::B:
-        case ActionKind::BW:
-          timed([&] {
-            out = stage.backward_input(m, has_input ? &in.tensor : nullptr);
-            if (op.kind == ActionKind::BW) stage.backward_weight(m);
-          });
-          break;
-        case ActionKind::W:
-          timed([&] { stage.backward_weight(m); });
-          break;
       }
-      const auto outputs = flow_.outputs(v);
-      for (const Handoff& h : outputs) {
-        const int dst = t.ops[h.consumer].resource;
-        if (h.transfer == kNoOp) {  // the next chunk lives on this rank: no transfer
-          Delivery d{&h == &outputs.back() ? std::move(out) : out, tl.end[v]};
-          if (!check(inbox[r]->put(v, std::move(d), Clock::now() + patience), r, v, "room in its own inbox")) return;
-          continue;
-        }
-        if (r == o.stall_rank) continue;  // the injected fault: this rank never sends
-        Delivery d;
-        if (o.virtual_clock) {
-          tl.start[h.transfer] = tl.end[v];
-          tl.end[h.transfer] = d.ready_ns = tl.start[h.transfer] + t.ops[h.transfer].duration;
-          d.tensor = out;
-        } else {
-          const auto start = Clock::now();
-          d.tensor = out;  // the bytes a link would move
-          const auto end = Clock::now();  // before publishing: the receiver may start right after
-          tl.start[h.transfer] = ns_since(start);
-          tl.end[h.transfer] = ns_since(end);
-        }
-        if (!check(inbox[dst]->put(v, std::move(d), Clock::now() + patience), r, v,
-                   "room in rank " + std::to_string(dst) + "'s inbox"))
-          return;
-      }
+      if (last != v) tl.start[last] = tl.end[last] = tl.end[v];
+      for (OpId u = v; u <= last; ++u)
+        if (!send_outputs(r, u, out[u - v])) return;
+      v = last;
     }
   };
 

@@ -63,14 +63,16 @@ void CpuStage::backward_weight(int m) {
 }
 
 std::vector<std::unique_ptr<CpuStage>> make_cpu_stages(const ModelSpec& spec, const Partition& partition,
-                                                       int sequence_length, std::uint64_t seed) {
+                                                       int sequence_length, std::uint64_t seed, int copies) {
   std::vector<std::unique_ptr<CpuStage>> stages;
-  int first = 0;
-  for (int v = 0; v < partition.virtual_stages(); ++v) {
-    const int n = partition.layers_per_stage[v];
-    stages.push_back(std::make_unique<CpuStage>(spec, sequence_length, first, n, v == partition.embedding_stage,
-                                                v == partition.head(), seed));
-    first += n;
+  for (int c = 0; c < copies; ++c) {  // each copy holds the same layers, with the same weights
+    int first = 0;
+    for (int v = 0; v < partition.virtual_stages(); ++v) {
+      const int n = partition.layers_per_stage[v];
+      stages.push_back(std::make_unique<CpuStage>(spec, sequence_length, first, n, v == partition.embedding_stage,
+                                                  v == partition.head(), seed));
+      first += n;
+    }
   }
   return stages;
 }

@@ -56,9 +56,10 @@ class CpuStage {
   StageGrads grads_;
 };
 
-// The stages of a partition, in model order (virtual stage v = partition entry v).
+// The stages of a partition, in model order (virtual stage v = partition entry v); with several
+// model copies (DualPipe), copy c's stage v is stage c * (partition's stages) + v.
 std::vector<std::unique_ptr<CpuStage>> make_cpu_stages(const ModelSpec& spec, const Partition& partition,
-                                                       int sequence_length, std::uint64_t seed);
+                                                       int sequence_length, std::uint64_t seed, int copies = 1);
 
 // Deterministic inputs of micro-batch m: micro_batch_size * sequence_length token ids and targets.
 Tokens microbatch_tokens(const ModelSpec& spec, int microbatch, int tokens, std::uint64_t seed);

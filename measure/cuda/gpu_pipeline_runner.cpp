@@ -694,6 +694,14 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
   }
 
   const OpTable& t = *dag.table;
+  for (OpId v = 0; v < t.compute_ops(); ++v)
+    if (t.ops[v].overlapped)
+      throw InputError("measure --device cuda: schedule " + schedule.kind +
+                       " has overlapped F&B units, which the GPU runner does not run yet (it would need the two "
+                       "halves on two streams); measure it on the CPU (--device cpu) or simulate it");
+  if (schedule.copies() > 1)
+    throw InputError("measure --device cuda: schedule " + schedule.kind +
+                     " runs two model copies, which the GPU runner does not build yet; measure it on the CPU");
   for (int r = 0; r < P; ++r)
     for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
       const Action& a = schedule.order[r][v - t.rank_begin[r]];

@@ -57,7 +57,7 @@ TEST(Generators, AllKindsValidOverGrid) {
           std::int64_t forwards = 0;
           for (const auto& row : s.order)
             for (const Action& a : row) forwards += a.kind == ActionKind::F;
-          const int copies = s.chain_begin.empty() ? 1 : static_cast<int>(s.chain_begin.size()) - 1;
+          const int copies = s.copies();
           EXPECT_EQ(forwards, static_cast<std::int64_t>(P) * V * M / copies) << where;  // each micro-batch, each stage of its copy
         }
 }
