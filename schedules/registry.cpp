@@ -40,6 +40,8 @@ const std::vector<ScheduleKind>& schedule_kinds() {
       {"zb-h1", generate_zb_h1, "zero bubble H1: 1F1B with B/W split, W delayed by the rank index", true},
       {"zb-h2", generate_zb_h2, "zero bubble H2: 2P-1-2s warm-up forwards, B/W split, W delayed by 2s", true},
       {"interleaved-zb", generate_interleaved_zb, "PyTorch's interleaved zero bubble: interleaved 1F1B with B/W split, W delayed by the rank", true},
+      {"v-half", generate_v_half, "V-Half (controllable memory): 2 chunks in a V, about half of 1F1B's activations and bubble", true},
+      {"v-min", generate_v_min, "V-Min (controllable memory): 2 chunks in a V, about a third of 1F1B's activations, 2/3 of its bubble", true},
   };
   return kinds;
 }

@@ -45,5 +45,7 @@ Schedule generate_interleaved_zb(const ScheduleParams&);
 Schedule generate_looped_bfs(const ScheduleParams&);
 Schedule generate_zb_h1(const ScheduleParams&);
 Schedule generate_zb_h2(const ScheduleParams&);
+Schedule generate_v_half(const ScheduleParams&);
+Schedule generate_v_min(const ScheduleParams&);
 
 }  // namespace ppsim

@@ -35,7 +35,8 @@ TEST(Generators, AllKindsValidOverGrid) {
           const std::string kind = k.name;
           const bool multi_chunk = kind == "interleaved-1f1b" || kind == "interleaved-zb" || kind == "gpipe" ||
                                    kind == "looped-bfs";
-          if (V > 1 && !multi_chunk) continue;
+          const bool v_shape = kind == "v-half" || kind == "v-min";  // exactly 2 chunks
+          if (v_shape ? V != 2 : V > 1 && !multi_chunk) continue;
           const bool rounds = kind == "interleaved-1f1b" || kind == "interleaved-zb";
           if (rounds && M % std::max(1, M / P) != 0) continue;  // PyTorch's rule (pytorch_orders_test.cpp)
           Schedule s = generate_schedule(kind, {P, M, V});
@@ -93,7 +94,7 @@ TEST(Generators, RejectUnsupportedShapesClearly) {
     generate_schedule("pipedream", {4, 8, 1});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, custom"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, v-half, v-min, custom"), std::string::npos);
   }
 }
 
@@ -130,7 +131,8 @@ TEST(Validator, RejectsMissingRepeatedAndMisordered) {
 
 TEST(OrderCsv, RoundTripsEveryKind) {
   for (const auto& k : schedule_kinds()) {
-    const int V = std::string(k.name) == "interleaved-1f1b" ? 2 : 1;
+    const std::string kind = k.name;
+    const int V = kind == "interleaved-1f1b" || kind == "v-half" || kind == "v-min" ? 2 : 1;
     Schedule s = generate_schedule(k.name, {4, 8, V});
     Schedule back = read_order_csv(write_order_csv(s), "rt.csv", 4, 8, V);
     EXPECT_EQ(back.order, s.order) << k.name;
