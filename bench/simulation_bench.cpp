@@ -8,6 +8,7 @@
 #include "sim/event_queue.h"
 #include "sim/metrics.h"
 #include "sim/op_costs.h"
+#include "sim/zb_auto.h"
 
 namespace ppsim {
 namespace {
@@ -82,6 +83,20 @@ void BM_EndToEndZbH1(benchmark::State& state) {
   set_ops(state, ops);
 }
 BENCHMARK(BM_EndToEndZbH1)->Args({128, 4096})->Args({64, 1024})->Unit(benchmark::kMillisecond);
+
+// zb-auto's search (8 heuristic runs, ZB-H1 and ZB-H2, each simulated) at the zero-bubble paper's
+// largest shape: 28.3B model, P = 32, M = 256, its profiled times and memory model, ZB-2p's limit.
+// Target: under 1 s.
+void BM_SearchZbAuto(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  const OpCosts costs = uniform_costs(P, 10'402'000, 10'248'000, 7'698'000, 460'000);
+  const double w = 32.0 * 6144 / (34.0 * 6144 + 5.0 * 48 * 1024);
+  for (auto _ : state) {
+    ZbAutoResult r = search_zb_auto(P, M, 2 * P, w, costs);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_SearchZbAuto)->Args({32, 256})->Unit(benchmark::kMillisecond);
 
 // The event queues alone, at depths the engine sees (about one event per busy resource).
 template <class Queue>

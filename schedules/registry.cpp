@@ -43,6 +43,8 @@ const std::vector<ScheduleKind>& schedule_kinds() {
       {"zb-v", generate_zb_v, "zero bubble V: two chunks per rank in a V, B/W split, 1F1B's memory", true},
       {"dualpipe", generate_dualpipe, "DeepSeek's DualPipe: two model copies fed from both ends, F of one beside B of the other", true},
       {"dualpipe-v", generate_dualpipe_v, "DeepSeek's DualPipeV: DualPipe folded into a V, one copy, two chunks per rank", true},
+      {"v-half", generate_v_half, "V-Half (controllable memory): 2 chunks in a V, about half of 1F1B's activations and bubble", true},
+      {"v-min", generate_v_min, "V-Min (controllable memory): 2 chunks in a V, about a third of 1F1B's activations, 2/3 of its bubble", true},
   };
   return kinds;
 }

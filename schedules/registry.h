@@ -48,5 +48,7 @@ Schedule generate_dualpipe(const ScheduleParams&);
 Schedule generate_dualpipe_v(const ScheduleParams&);
 Schedule generate_zb_h1(const ScheduleParams&);
 Schedule generate_zb_h2(const ScheduleParams&);
+Schedule generate_v_half(const ScheduleParams&);
+Schedule generate_v_min(const ScheduleParams&);
 
 }  // namespace ppsim

@@ -15,7 +15,7 @@ namespace {
 
 // A shape each kind accepts (P, M, V).
 ScheduleParams shape_for(const std::string& kind) {
-  if (kind == "zb-v" || kind == "dualpipe-v" || kind == "dualpipe") return {4, 8, 2};
+  if (kind == "zb-v" || kind == "dualpipe-v" || kind == "dualpipe" || kind == "v-half" || kind == "v-min") return {4, 8, 2};
   if (kind == "interleaved-1f1b" || kind == "interleaved-zb" || kind == "looped-bfs" || kind == "gpipe") return {2, 6, 2};
   return {4, 8, 1};
 }

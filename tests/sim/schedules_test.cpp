@@ -31,7 +31,7 @@ bool accepts(const std::string& kind, int P, int M, int V) {
   if (kind == "gpipe" || kind == "looped-bfs") return true;
   if (kind == "1f1b" || kind == "zb-h1" || kind == "zb-h2") return V == 1;
   if (kind == "interleaved-1f1b" || kind == "interleaved-zb") return M % std::max(1, M / P) == 0;  // PyTorch's rounds
-  if (kind == "zb-v") return V == 2;
+  if (kind == "zb-v" || kind == "v-half" || kind == "v-min") return V == 2;
   if (kind == "dualpipe-v") return V == 2 && M >= 2 * P;
   if (kind == "dualpipe") return V == 2 && P % 2 == 0 && M % 2 == 0 && M >= 2 * P;
   ADD_FAILURE() << "no constraints listed for " << kind;
@@ -110,7 +110,7 @@ TEST(Generators, RejectUnsupportedShapesClearly) {
     generate_schedule("pipedream", {4, 8, 1});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, zb-v, dualpipe, dualpipe-v, custom"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, zb-v, dualpipe, dualpipe-v, v-half, v-min, custom"), std::string::npos);
   }
 }
 
