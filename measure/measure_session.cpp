@@ -81,7 +81,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   out.config = request.config;
   const SimulationConfig& config = out.config;
   const ModelConfig& model = *config.model;
-  out.schedule = make_schedule(config);
+  out.schedule = layout_schedule(config);  // zb-auto: its order is searched once costs are known
   const Schedule& schedule = out.schedule;
 
   // Without a profile, compare calibrates the same layers here: each rank's core, all at once, in
@@ -116,6 +116,10 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   std::vector<ModelCosts> by_rank = costs_by_rank(std::nullopt);
   out.costs = by_rank.front();
   const ModelCosts& mc = out.costs;
+  if (config.schedule == "zb-auto") {
+    const OpCosts costs = mc.op_costs();
+    out.schedule = make_schedule(config, &costs, &out.schedule_note);
+  }
   if (!mc.profile_device_kind.empty() && mc.profile_device_kind != o.device)
     throw InputError(config.source + ": profile: was measured on a " + mc.profile_device_kind +
                      " device but this run uses --device " + o.device + " (calibrate on the same kind of device)");
@@ -164,6 +168,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
 
   out.measured_info = describe_run(config, schedule, "a measured run (" + out.run.notes + ")");
   out.measured_info.notes = out.costs.notes;
+  if (!out.schedule_note.empty()) out.measured_info.notes.push_back(out.schedule_note);
   std::string iters = "iteration makespans:";
   for (std::size_t i = 0; i < out.run.iteration_makespans.size(); ++i)
     iters += std::string(" ") + (i == out.run.reported_iteration ? "[" : "") +

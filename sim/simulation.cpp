@@ -1,17 +1,38 @@
 #include "sim/simulation.h"
 
+#include <cstdio>
 #include <fstream>
+#include <stdexcept>
 #include <sstream>
 
 #include "schedules/order_csv.h"
 #include "schedules/registry.h"
 #include "schedules/validate.h"
 #include "sim/engine.h"
+#include "sim/zb_auto.h"
 #include "base/error.h"
 
 namespace ppsim {
 
-Schedule make_schedule(const SimulationConfig& c) {
+Schedule layout_schedule(const SimulationConfig& c) {
+  if (c.schedule != "zb-auto") return make_schedule(c);
+  return generate_schedule("zb-h1", {c.ranks, c.microbatches, 1});  // the same placement, one stage per rank
+}
+
+Schedule make_schedule(const SimulationConfig& c, const OpCosts* costs, std::string* how) {
+  if (c.schedule == "zb-auto") {
+    if (!costs) throw std::logic_error("make_schedule: zb-auto needs op costs");
+    const ZbAutoResult z = search_zb_auto(c.ranks, c.microbatches, c.in_flight_limit, c.w_stash_fraction, *costs);
+    if (how) {
+      char text[160];
+      std::snprintf(text, sizeof text, " candidates (in-flight limit %d micro-batches, W stash fraction %.3g), searched in %.3f s",
+                    c.in_flight_limit, c.w_stash_fraction, z.search_seconds);
+      *how = "zb-auto: picked " + z.candidate + " among " + std::to_string(z.candidates.size()) + text;
+    }
+    Schedule s = z.schedule;
+    validate_schedule(s, "schedule zb-auto");
+    return s;
+  }
   if (c.schedule == "custom") {
     std::ifstream f(c.order_csv, std::ios::binary);
     if (!f) throw InputError(c.source + ": order_csv: cannot open '" + c.order_csv + "'");
@@ -43,6 +64,7 @@ OpCosts costs_from_times(const ExplicitTimes& t, const Schedule& s) {
   }
   c.forward_transfer.assign(S > 0 ? S - 1 : 0, t.transfer);
   c.backward_transfer.assign(S > 0 ? S - 1 : 0, t.transfer);
+  c.overlap_f_b = t.overlap_f_b;
   return c;
 }
 
@@ -57,18 +79,24 @@ SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsO
 }
 
 SimulationResult run_simulation(const SimulationConfig& config) {
-  Schedule s = make_schedule(config);
+  // Op costs depend on where stages live, not on the order: a zb-auto search needs them first.
+  const Schedule layout = layout_schedule(config);
+  std::string note;
   if (!config.model) {
-    OpCosts costs = costs_from_times(*config.times, s);
+    OpCosts costs = costs_from_times(*config.times, layout);
+    Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &note) : layout;
     SimulationResult r = run_simulation(std::move(s), std::move(costs));
     r.times_source = "explicit times";
+    r.schedule_note = note;
     return r;
   }
-  ModelCosts mc = build_model_costs(*config.model, s);
-  const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
+  ModelCosts mc = build_model_costs(*config.model, layout);
   OpCosts costs = mc.op_costs();
+  Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &note) : layout;
+  const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
   SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc));
   r.times_source = "the cost model";
+  r.schedule_note = note;
   r.model_metrics = compute_model_metrics(r.metrics, mc, memory, config.microbatches);
   r.model_costs = std::move(mc);
   return r;

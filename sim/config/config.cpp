@@ -35,12 +35,13 @@ std::vector<TimeNs> per_rank(const YamlMap& times, const std::string& key, int r
 }
 
 ExplicitTimes read_times(const YamlMap& times, int ranks) {
-  times.only({"forward", "backward_input", "backward_weight", "transfer"});
+  times.only({"forward", "backward_input", "backward_weight", "transfer", "overlap_f_b"});
   ExplicitTimes t;
   t.forward = per_rank(times, "forward", ranks);
   t.backward_input = per_rank(times, "backward_input", ranks);
   t.backward_weight = per_rank(times, "backward_weight", ranks);
   if (times.has("transfer")) t.transfer = times.duration("transfer");
+  if (times.has("overlap_f_b")) t.overlap_f_b = per_rank(times, "overlap_f_b", ranks);
   return t;
 }
 
@@ -97,17 +98,27 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   const YamlMap root(doc);
   root.only({"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware", "profile",
              "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
-             "memory_limit", "efficiency", "link"});
+             "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction"});
   SimulationConfig c;
   c.source = doc.display;
   c.base_dir = base_dir;
   std::vector<std::string> schedules;
   for (const ScheduleKind& k : schedule_kinds()) schedules.push_back(k.name);
+  schedules.push_back("zb-auto");
   schedules.push_back("custom");
   c.schedule = root.choice("schedule", schedules);
   c.ranks = root.integer("stages", 1, kMaxCount);
   c.microbatches = root.integer("microbatches", 1, kMaxCount);
   c.chunks = root.integer_or("chunks", c.chunks, 1, kMaxCount);
+
+  if (c.schedule == "zb-auto") {
+    if (c.chunks != 1) root.value("chunks").fail("schedule zb-auto runs one stage per rank: chunks must be 1 (got " + std::to_string(c.chunks) + ")");
+    c.in_flight_limit = root.integer_or("in_flight_limit", c.ranks, 1, kMaxCount);
+    if (root.has("w_stash_fraction")) c.w_stash_fraction = root.fraction("w_stash_fraction");
+  } else {
+    for (const char* k : {"in_flight_limit", "w_stash_fraction"})
+      if (root.has(k)) root.value(k).fail("is only used with schedule: zb-auto (schedule is " + c.schedule + ")");
+  }
 
   if (c.schedule == "custom") {
     if (!root.has("order_csv"))

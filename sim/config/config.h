@@ -64,6 +64,7 @@ struct ModelConfig {
 struct ExplicitTimes {
   std::vector<TimeNs> forward, backward_input, backward_weight;  // per rank (size P)
   TimeNs transfer = 0;
+  std::vector<TimeNs> overlap_f_b;  // per rank: an overlapped F&B unit (DualPipe); empty = F + B
 };
 
 struct SimulationConfig {
@@ -76,6 +77,11 @@ struct SimulationConfig {
   std::optional<ExplicitTimes> times;   // exactly one of times / model
   std::optional<ModelConfig> model;
   std::string order_csv;  // resolved path (schedule: custom)
+  // schedule: zb-auto. The most micro-batches whose activations a rank holds, counted from its F
+  // to its W (default P: 1F1B's peak, ZB-1p; 2P is ZB-2p), and the fraction of a micro-batch's
+  // activations still held between its B and its W (default 1: all of them).
+  int in_flight_limit = 0;
+  double w_stash_fraction = 1.0;
 };
 
 // Reads and validates a YAML file.

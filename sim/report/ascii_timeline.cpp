@@ -35,6 +35,7 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
   for (int r = 0; r < t.ranks; ++r) {
     std::string row(cols, '.');
     bool lower_last = false;  // whether the previous narrow op was drawn in lower case
+    char last_drawn = 0;      // the previous drawn op's letter (0: it had a label)
     for (OpId v = t.rank_begin[r]; v < t.rank_begin[r + 1]; ++v) {
       const Op& op = t.ops[v];
       int c0 = std::min(col(tl.start[v]), cols - 1);
@@ -47,12 +48,15 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
         for (int c = c0; c < c1; ++c) row[c] = ' ';
         std::copy(text.begin(), text.end(), row.begin() + c0);
         lower_last = false;
+        last_drawn = 0;
       } else {
         // Too narrow for a label: the kind's letter, in alternating case so that neighbours
         // stay apart ("FfFf" is four forwards).
-        char letter = op.kind == ActionKind::BW ? 'X' : kind_name(op.kind)[0];
-        if (v > t.rank_begin[r] && t.ops[v - 1].kind == op.kind && !lower_last) letter = static_cast<char>(letter - 'A' + 'a');
+        auto letter_of = [&](const Op& o) { return o.overlapped ? 'O' : o.kind == ActionKind::BW ? 'X' : kind_name(o.kind)[0]; };
+        char letter = letter_of(op);
+        if (letter == last_drawn && !lower_last) letter = static_cast<char>(letter - 'A' + 'a');
         lower_last = letter >= 'a';
+        last_drawn = letter_of(op);
         for (int c = c0; c < c1; ++c) row[c] = letter;
         continue;
       }
@@ -66,8 +70,11 @@ std::string render_ascii_timeline(const Timeline& tl, int width) {
   const std::string end = format_duration(t1 - t0);
   if (cols > static_cast<int>(end.size()) + 2) axis += std::string(cols - 1 - end.size(), ' ') + end;
   out += axis + "\n";
-  out += "(where labels do not fit: F forward, B input gradient, W weight gradient, X fused backward, in alternating\n"
-         " case from one op to the next; . idle)\n";
+  bool overlapped = false;
+  for (OpId v = 0; v < t.compute_ops(); ++v) overlapped = overlapped || t.ops[v].overlapped;
+  out += "(where labels do not fit: F forward, B input gradient, W weight gradient, X fused backward, ";
+  out += overlapped ? "O an overlapped\n F&B unit, in alternating case from one op to the next; . idle)\n"
+                    : "in alternating\n case from one op to the next; . idle)\n";
   return out;
 }
 

@@ -61,6 +61,19 @@ const std::map<std::string, Expected> kExamples = {
     {"zb-h2.yaml", {270'000'000, 1.0 - 4 * 240.0 / (4 * 270.0), 0.0}},
     {"uneven-stages.yaml", {706'000'000, 1.0 - (16 * (29 + 25 + 25 + 39)) / (4 * 706.0), 82.0 / 706.0}},
     {"custom.yaml", {122'000'000, 1.0 - 2 * 100.0 / (2 * 122.0), 22.0 / 122.0}},
+    // Chunk ops of 5 ms, 240 ms of work per rank. ZB-V: no bubble inside any rank's span. V-Half:
+    // 6 floor((P-1)/2) - 1 = 5 chunk ops of bubble; V-Min: 12k - 1 = 11 at P = 3k + 1 (the authors'
+    // generator's figures). Looped BFS: (P-1)/(VM+P-1), as interleaved.
+    {"zb-v.yaml", {255'000'000, 1.0 - 240.0 / 255.0, 0.0}},
+    {"v-half.yaml", {265'000'000, 25.0 / 265.0, 25.0 / 265.0}},
+    {"v-min.yaml", {295'000'000, 55.0 / 295.0, 55.0 / 295.0}},
+    {"looped-bfs.yaml", {285'000'000, 3.0 / 19.0, 45.0 / 285.0}},
+    // DualPipe, DeepSeek-V3 Table 2: (P/2 - 1)(F&B + B - 3W) = (25 + 20 - 30) ms of bubble per rank.
+    {"dualpipe.yaml", {440'000'000, 15.0 / 440.0, 15.0 / 440.0}},
+    // Regression figures (transfers; interleaved zero bubble; the zero-bubble search).
+    {"dualpipe-v.yaml", {343'500'000, 1.0 - 300.0 / 343.5, 43.5 / 343.5}},
+    {"interleaved-zb.yaml", {195'000'000, 15.0 / 195.0, 15.0 / 195.0}},
+    {"zb-auto.yaml", {1'236'541'000, 0.10825439674058523, 0.0445699273645092}},
 };
 
 TEST(Cli, EveryExampleRunsWithCheckedFigures) {
@@ -138,7 +151,7 @@ TEST(Cli, BadInputFailsCleanlyWithoutPartialOutputs) {
       {"schedule: zb-h1\nstages: [8\n", "", "bad.yaml:3:1: malformed YAML", 1},
       {"schedule: pipedream-2bw\nstages: 2\nmicrobatches: 2\n" + times, "",
        "bad.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
-       "zb-v, dualpipe, dualpipe-v, v-half, v-min, custom (got 'pipedream-2bw')", 1},
+       "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom (got 'pipedream-2bw')", 1},
       {"schedule: 1f1b\nstages: 0\nmicrobatches: 2\n" + times, "", "bad.yaml:2:9: stages: must be a positive integer (got '0')", 1},
       {"schedule: 1f1b\nstages: 2\nmicrobatches: 2\ntimes:\n  forward: 1 parsec\n  backward_input: 1ms\n  backward_weight: 1ms\n",
        "", "unknown unit 'parsec'", 1},

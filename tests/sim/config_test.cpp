@@ -65,7 +65,7 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   };
   EXPECT_EQ(replaced("schedule: zb-h1", "schedule: zb-h3"),
             "s.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
-            "zb-v, dualpipe, dualpipe-v, v-half, v-min, custom (got 'zb-h3')");
+            "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom (got 'zb-h3')");
   EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got '-2')");
   EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got '0')");
   EXPECT_EQ(replaced("chunks: 1", "chunks: two"), "s.yaml:4:9: chunks: must be a positive integer (got 'two')");
@@ -76,11 +76,12 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(replaced("forward: 18.5ms", "forward: [1ms, 2ms]"),
             "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
   EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
-            "s.yaml:4:1: chunk: unknown key (valid keys: chunks, dtype, efficiency, hardware, link, memory_limit, "
-            "micro_batch_size, microbatches, model, order_csv, partition, profile, profile_statistic, recompute, schedule, "
-            "sequence_length, stages, times)");
+            "s.yaml:4:1: chunk: unknown key (valid keys: chunks, dtype, efficiency, hardware, in_flight_limit, link, "
+            "memory_limit, micro_batch_size, microbatches, model, order_csv, partition, profile, profile_statistic, "
+            "recompute, schedule, sequence_length, stages, times, w_stash_fraction)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
-            "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, transfer)");
+            "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, overlap_f_b, "
+            "transfer)");
   EXPECT_EQ(replaced("stages: 8\n", ""), "s.yaml:1:1: stages: missing required key");
   EXPECT_EQ(error_of("schedule: custom\nstages: 2\nmicrobatches: 2\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n"),
             "s.yaml:1:1: order_csv: missing required key with schedule: custom (a CSV of per-rank orders)");
@@ -106,6 +107,30 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(error_of(model + "link: fast\n"),
             "s.yaml:5:7: link: must be one of auto, intra_node, inter_node (got 'fast')");
   EXPECT_EQ(error_of("- a\n- b\n"), "s.yaml: must be a mapping of keys at the top level (got a list)");
+}
+
+// Issue 11's keys: the zero-bubble search's limit and the overlapped F&B time.
+TEST(Config, ZeroBubbleSearchAndOverlapKeys) {
+  const std::string times = "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n";
+  SimulationConfig c = parse_config("schedule: zb-auto\nstages: 4\nmicrobatches: 8\nin_flight_limit: 8\n"
+                                    "w_stash_fraction: 0.4\n" + times, "s.yaml", ".");
+  EXPECT_EQ(c.in_flight_limit, 8);
+  EXPECT_DOUBLE_EQ(c.w_stash_fraction, 0.4);
+  c = parse_config("schedule: zb-auto\nstages: 4\nmicrobatches: 8\n" + times, "s.yaml", ".");
+  EXPECT_EQ(c.in_flight_limit, 4);  // default: P, 1F1B's peak (ZB-1p)
+  EXPECT_DOUBLE_EQ(c.w_stash_fraction, 1.0);
+  EXPECT_EQ(error_of("schedule: zb-h1\nstages: 4\nmicrobatches: 8\nin_flight_limit: 8\n" + times),
+            "s.yaml:4:18: in_flight_limit: is only used with schedule: zb-auto (schedule is zb-h1)");
+  EXPECT_EQ(error_of("schedule: zb-auto\nstages: 4\nmicrobatches: 8\nin_flight_limit: 0\n" + times),
+            "s.yaml:4:18: in_flight_limit: must be a positive integer (got '0')");
+  EXPECT_EQ(error_of("schedule: zb-auto\nstages: 4\nmicrobatches: 8\nw_stash_fraction: 1.5\n" + times),
+            "s.yaml:4:19: w_stash_fraction: must be a fraction in (0, 1] (got '1.5')");
+  EXPECT_EQ(error_of("schedule: zb-auto\nstages: 4\nmicrobatches: 8\nchunks: 2\n" + times),
+            "s.yaml:4:9: chunks: schedule zb-auto runs one stage per rank: chunks must be 1 (got 2)");
+  c = parse_config("schedule: dualpipe\nstages: 4\nmicrobatches: 8\nchunks: 2\n"
+                   "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms, overlap_f_b: [3ms, 2ms, 2ms, 3ms]}\n",
+                   "s.yaml", ".");
+  EXPECT_EQ(c.times->overlap_f_b, (std::vector<TimeNs>{3'000'000, 2'000'000, 2'000'000, 3'000'000}));
 }
 
 TEST(Time, ParsesAndFormatsDurations) {
