@@ -18,6 +18,7 @@
 #include "sim/simulation.h"
 #include "sim/size_estimate.h"
 #include "schedules/order_csv.h"
+#include "schedules/registry.h"
 
 namespace ppsim::cli {
 namespace {
@@ -82,7 +83,16 @@ int simulate(const SimulateOptions& o) {
 
 int run_simulate(int argc, char** argv) {
   SimulateOptions o;
-  po::options_description desc("ppsim simulate [schedule.yaml] [options]\n\nSimulates a pipeline schedule; with no file, the embedded default example (examples/default.yaml).\n\noptions");
+  std::string caption =
+      "ppsim simulate [schedule.yaml] [options]\n\nSimulates a pipeline schedule; with no file, the embedded default "
+      "example (examples/default.yaml). schedule.yaml keys: schedule, stages (P), microbatches (M), chunks (V), then "
+      "times: {forward, backward_input, backward_weight, transfer, overlap_f_b} or model: with hardware, profile, "
+      "micro_batch_size, sequence_length, dtype, recompute, partition, memory_limit, efficiency, link; zb-auto also "
+      "in_flight_limit and w_stash_fraction (README, docs/schedules.md).\n\nschedules:\n";
+  for (const ScheduleKind& k : schedule_kinds()) caption += "  " + std::string(k.name) + std::string(18 - std::string(k.name).size(), ' ') + k.summary + "\n";
+  caption += "  zb-auto           the zero-bubble automatic schedule: a search over orders for the given op times (in_flight_limit)\n"
+             "  custom            per-rank orders from a PyTorch pipeline-order CSV (order_csv)\n\noptions";
+  po::options_description desc(caption);
   desc.add_options()
       ("help,h", "show this help")
       ("json", po::value(&o.json)->value_name("PATH"), "write the metrics as JSON")
