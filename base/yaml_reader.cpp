@@ -1,5 +1,7 @@
 #include "base/yaml_reader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/input_file.h"
 
 namespace ppsim {
 namespace {
@@ -22,14 +25,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-bool read_text(const std::string& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  text = buf.str();
-  return true;
-}
 
 // Decimal only (no octal or hex surprises), with an optional '+'; false unless all of `s` is used.
 template <class T>
@@ -89,11 +84,7 @@ YamlDoc parse_yaml(const std::string& text, const std::string& display) {
   return doc;
 }
 
-YamlDoc read_yaml_file(const std::string& path) {
-  std::string text;
-  if (!read_text(path, text)) throw InputError(path + ": cannot open the file");
-  return parse_yaml(text, path);
-}
+YamlDoc read_yaml_file(const std::string& path) { return parse_yaml(read_input_file(path), path); }
 
 YamlDoc open_yaml(const std::string& name_or_path, std::span<const EmbeddedFile> shipped, const std::string& kind) {
   std::vector<std::string> names;
@@ -101,11 +92,11 @@ YamlDoc open_yaml(const std::string& name_or_path, std::span<const EmbeddedFile>
     if (name_or_path == f.name) return parse_yaml(f.text, "<shipped " + kind + " " + f.name + ">");
     names.push_back(f.name);
   }
-  std::string text;
-  if (!read_text(name_or_path, text))
+  struct stat st {};
+  if (::stat(name_or_path.c_str(), &st) != 0)
     throw InputError("unknown " + kind + " '" + name_or_path + "': not a shipped " + kind +
                      " and no such file (shipped " + kind + "s: " + join(names) + ")");
-  return parse_yaml(text, name_or_path);
+  return parse_yaml(read_input_file(name_or_path), name_or_path);
 }
 
 std::string yaml_stem(const std::string& path) {

@@ -50,7 +50,10 @@ int simulate(const SimulateOptions& o) {
   const SimulationResult r = run_simulation(config);
   RunInfo info = describe_run(config, r.schedule, r.times_source);
   if (r.model_costs) info.notes = r.model_costs->notes;
-  if (!r.schedule_note.empty()) info.notes.push_back(r.schedule_note);
+  if (!r.search.note.empty()) {
+    info.notes.push_back(r.search.note);
+    std::cerr << "ppsim simulate: the zb-auto search took " << r.search.seconds << " s\n";
+  }
   info.model = r.model_metrics;
 
   // Everything is rendered before anything is written: no partial outputs on failure.

@@ -118,7 +118,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   const ModelCosts& mc = out.costs;
   if (config.schedule == "zb-auto") {
     const OpCosts costs = mc.op_costs();
-    out.schedule = make_schedule(config, &costs, &out.schedule_note);
+    out.schedule = make_schedule(config, &costs, &out.search);
   }
   if (!mc.profile_device_kind.empty() && mc.profile_device_kind != o.device)
     throw InputError(config.source + ": profile: was measured on a " + mc.profile_device_kind +
@@ -168,7 +168,7 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
 
   out.measured_info = describe_run(config, schedule, "a measured run (" + out.run.notes + ")");
   out.measured_info.notes = out.costs.notes;
-  if (!out.schedule_note.empty()) out.measured_info.notes.push_back(out.schedule_note);
+  if (!out.search.note.empty()) out.measured_info.notes.push_back(out.search.note);
   std::string iters = "iteration makespans:";
   for (std::size_t i = 0; i < out.run.iteration_makespans.size(); ++i)
     iters += std::string(" ") + (i == out.run.reported_iteration ? "[" : "") +

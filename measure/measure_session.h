@@ -30,7 +30,7 @@ struct MeasureRequest {
 struct MeasureOutcome {
   SimulationConfig config;
   Schedule schedule;
-  std::string schedule_note;   // zb-auto: the order the search picked
+  ScheduleSearch search;       // zb-auto: the order the search picked
   ModelCosts costs;            // the run's cost model (rank 0's when each rank was calibrated)
   MeasuredRun run;
   Metrics measured;

@@ -11,6 +11,7 @@
 #include "sim/engine.h"
 #include "sim/zb_auto.h"
 #include "base/error.h"
+#include "base/input_file.h"
 
 namespace ppsim {
 
@@ -19,26 +20,29 @@ Schedule layout_schedule(const SimulationConfig& c) {
   return generate_schedule("zb-h1", {c.ranks, c.microbatches, 1});  // the same placement, one stage per rank
 }
 
-Schedule make_schedule(const SimulationConfig& c, const OpCosts* costs, std::string* how) {
+Schedule make_schedule(const SimulationConfig& c, const OpCosts* costs, ScheduleSearch* how) {
   if (c.schedule == "zb-auto") {
     if (!costs) throw std::logic_error("make_schedule: zb-auto needs op costs");
     const ZbAutoResult z = search_zb_auto(c.ranks, c.microbatches, c.in_flight_limit, c.w_stash_fraction, *costs);
     if (how) {
       char text[160];
-      std::snprintf(text, sizeof text, " candidates (in-flight limit %d micro-batches, W stash fraction %.3g), searched in %.3f s",
-                    c.in_flight_limit, c.w_stash_fraction, z.search_seconds);
-      *how = "zb-auto: picked " + z.candidate + " among " + std::to_string(z.candidates.size()) + text;
+      std::snprintf(text, sizeof text, " candidates (in-flight limit %d micro-batches, W stash fraction %.3g)",
+                    c.in_flight_limit, c.w_stash_fraction);
+      how->note = "zb-auto: picked " + z.candidate + " among " + std::to_string(z.candidates.size()) + text;
+      how->seconds = z.search_seconds;
     }
     Schedule s = z.schedule;
     validate_schedule(s, "schedule zb-auto");
     return s;
   }
   if (c.schedule == "custom") {
-    std::ifstream f(c.order_csv, std::ios::binary);
-    if (!f) throw InputError(c.source + ": order_csv: cannot open '" + c.order_csv + "'");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return read_order_csv(ss.str(), c.order_csv, c.ranks, c.microbatches, c.chunks);
+    std::string text;
+    try {
+      text = read_input_file(c.order_csv);
+    } catch (const InputError& e) {
+      throw InputError(c.source + ": order_csv: " + e.what());
+    }
+    return read_order_csv(text, c.order_csv, c.ranks, c.microbatches, c.chunks);
   }
   Schedule s;
   try {
@@ -81,22 +85,22 @@ SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsO
 SimulationResult run_simulation(const SimulationConfig& config) {
   // Op costs depend on where stages live, not on the order: a zb-auto search needs them first.
   const Schedule layout = layout_schedule(config);
-  std::string note;
+  ScheduleSearch search;
   if (!config.model) {
     OpCosts costs = costs_from_times(*config.times, layout);
-    Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &note) : layout;
+    Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
     SimulationResult r = run_simulation(std::move(s), std::move(costs));
     r.times_source = "explicit times";
-    r.schedule_note = note;
+    r.search = search;
     return r;
   }
   ModelCosts mc = build_model_costs(*config.model, layout);
   OpCosts costs = mc.op_costs();
-  Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &note) : layout;
+  Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
   SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc));
   r.times_source = "the cost model";
-  r.schedule_note = note;
+  r.search = search;
   r.model_metrics = compute_model_metrics(r.metrics, mc, memory, config.microbatches);
   r.model_costs = std::move(mc);
   return r;

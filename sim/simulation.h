@@ -23,17 +23,24 @@ struct SimulationResult {
   Timeline timeline;
   Metrics metrics;
   std::string times_source;  // "explicit times", or the cost model's sources
-  std::string schedule_note; // zb-auto: the order the search picked and its time
+  ScheduleSearch search;      // zb-auto: the order the search picked
   // Model-driven runs only:
   std::optional<ModelCosts> model_costs;
   std::optional<ModelMetrics> model_metrics;
 };
 
+// What a schedule search (zb-auto) did: a line for the report, and its wall time (kept out of the
+// deterministic report; the command prints it on stderr).
+struct ScheduleSearch {
+  std::string note;
+  double seconds = 0;
+};
+
 // Builds the schedule the config names: a generator, or the custom CSV (validated either way).
 // zb-auto is a search for the given op times (sim/zb_auto.h): `costs` must then be the costs of
 // its one-stage-per-rank layout (from explicit times or the cost model over layout_schedule()),
-// and `how`, when given, receives a line saying which order won and how long the search took.
-Schedule make_schedule(const SimulationConfig& config, const OpCosts* costs = nullptr, std::string* how = nullptr);
+// and `how`, when given, receives which order won and how long the search took.
+Schedule make_schedule(const SimulationConfig& config, const OpCosts* costs = nullptr, ScheduleSearch* how = nullptr);
 
 // A schedule with the config's placement of stages on ranks, for building op costs before the
 // order itself is known (zb-auto); the config's own schedule for every other kind.

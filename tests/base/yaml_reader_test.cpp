@@ -86,7 +86,7 @@ TEST(YamlReader, DocumentErrors) {
   EXPECT_EQ(error_of([] { parse_yaml("a: [1\n", "d.yaml"); }), "d.yaml:2:1: malformed YAML: end of sequence flow not found");
   EXPECT_EQ(error_of([] { parse_yaml("- 1\n", "d.yaml"); }), "d.yaml: must be a mapping of keys at the top level (got a list)");
   EXPECT_EQ(error_of([] { parse_yaml("", "d.yaml"); }), "d.yaml: must be a mapping of keys at the top level (got nothing)");
-  EXPECT_EQ(error_of([] { read_yaml_file("/nonexistent/d.yaml"); }), "/nonexistent/d.yaml: cannot open the file");
+  EXPECT_EQ(error_of([] { read_yaml_file("/nonexistent/d.yaml"); }), "/nonexistent/d.yaml: cannot open the file (no such file)");
   EXPECT_EQ(yaml_stem("dir/gpu.yaml"), "gpu");
   EXPECT_EQ(yaml_stem("a100.yml"), "a100");
   EXPECT_EQ(yaml_stem("<shipped model tiny>"), "<shipped model tiny>");
