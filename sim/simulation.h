@@ -16,6 +16,13 @@
 
 namespace ppsim {
 
+// What a schedule search (zb-auto) did: a line for the report, and its wall time (kept out of the
+// deterministic report; the command prints it on stderr).
+struct ScheduleSearch {
+  std::string note;
+  double seconds = 0;
+};
+
 struct SimulationResult {
   Schedule schedule;
   OpCosts costs;
@@ -27,13 +34,6 @@ struct SimulationResult {
   // Model-driven runs only:
   std::optional<ModelCosts> model_costs;
   std::optional<ModelMetrics> model_metrics;
-};
-
-// What a schedule search (zb-auto) did: a line for the report, and its wall time (kept out of the
-// deterministic report; the command prints it on stderr).
-struct ScheduleSearch {
-  std::string note;
-  double seconds = 0;
 };
 
 // Builds the schedule the config names: a generator, or the custom CSV (validated either way).
