@@ -26,7 +26,8 @@ std::optional<int> parse_command_line(const std::string& command, int argc, char
 // input 1, deadlock 3, too large 4, a failed run 5, anything else (a bug) 70 with how to report
 // it. Commands write their output files only after everything succeeded, so none is left behind.
 // PPSIM_DEBUG_INTERNAL_ERROR=COMMAND in the environment makes COMMAND throw a std::logic_error
-// first (the tests of this path).
+// first (the tests of this path); PPSIM_DEBUG_PARSE_ONLY=COMMAND,... stops after the flags are
+// parsed (the command-line fuzzer).
 int run_reporting_errors(const std::string& command, const std::function<int()>& body);
 
 // "0,1,3" -> {0, 1, 3}: GPU numbers for --gpus; throws po::error naming `flag` otherwise.

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz: clang, AddressSanitizer + UndefinedBehaviorSanitizer)
+# into build-fuzz/ and runs each from its seed corpus. New inputs go to build-fuzz/corpus/, crashers
+# to build-fuzz/crashes/; copy a crasher into tests/fuzz/regressions/<harness>/ to keep it as a test.
+#   scripts/fuzz.sh                        each harness for 20 seconds (what CI runs)
+#   scripts/fuzz.sh -runs=1000000          each harness for a million executions
+#   FUZZ_HARNESSES="profile" scripts/fuzz.sh -max_total_time=60
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:--max_total_time=20}
+harnesses=${FUZZ_HARNESSES:-schedule_yaml order_csv profile model_yaml command_line}
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ ! -f build-fuzz/build.ninja ]; then
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DPPSIM_FUZZ=ON -DPPSIM_SANITIZE=ON -DPPSIM_CUDA=OFF -DPPSIM_MPI=OFF \
+    -DPPSIM_BUILD_BENCH=OFF >/dev/null
+fi
+targets=()
+for h in $harnesses; do targets+=("fuzz_$h"); done
+cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+for h in $harnesses; do
+  mkdir -p "build-fuzz/corpus/$h" "build-fuzz/crashes/$h"
+  echo "== fuzz_$h ($budget)"
+  # Absolute paths: the command-line harness works in a scratch folder of its own.
+  if ! build-fuzz/tests/fuzz/fuzz_"$h" "$budget" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+      -artifact_prefix="$PWD/build-fuzz/crashes/$h/" "$PWD/build-fuzz/corpus/$h" "$PWD/tests/fuzz/corpus/$h" \
+      2> "build-fuzz/fuzz_$h.log"; then
+    status=1
+    tail -n 40 "build-fuzz/fuzz_$h.log"
+  fi
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)|cov:" "build-fuzz/fuzz_$h.log" | tail -n 4
+done
+exit $status
