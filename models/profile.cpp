@@ -204,6 +204,7 @@ std::string profile_to_yaml(const Profile& p) {
   out << YAML::BeginMap;
   out << YAML::Key << "schema_version" << YAML::Value << p.schema_version;
   out << YAML::Key << "ppsim_version" << YAML::Value << p.ppsim_version;
+  if (p.calibration_wall_s > 0) out << YAML::Key << "calibration_wall_s" << YAML::Value << num(p.calibration_wall_s);
 
   out << YAML::Key << "device" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "kind" << YAML::Value << p.device.kind;
@@ -218,6 +219,9 @@ std::string profile_to_yaml(const Profile& p) {
     if (p.device.sms > 0) out << YAML::Key << "sms" << YAML::Value << p.device.sms;
     if (p.device.sms > 0) out << YAML::Key << "partitions" << YAML::Value << std::max(1, p.device.partitions);
     if (p.device.gemm_peak_tflops > 0) out << YAML::Key << "gemm_peak_tflops" << YAML::Value << num(p.device.gemm_peak_tflops);
+    if (!p.device.attention.empty()) out << YAML::Key << "attention" << YAML::Value << p.device.attention;
+    if (!p.device.attention_note.empty())
+      out << YAML::Key << "attention_note" << YAML::Value << YAML::DoubleQuoted << p.device.attention_note;
   }
   out << YAML::EndMap;
 
@@ -287,6 +291,8 @@ Profile parse_profile(const std::string& text, const std::string& name) {
                                        " is not supported (this ppsim reads version " +
                                        std::to_string(kProfileSchemaVersion) + ")");
   p.ppsim_version = r.get_or<std::string>(root, "ppsim_version", "", "");
+  p.calibration_wall_s = r.get_or<double>(root, "calibration_wall_s", "", 0.0);
+  if (p.calibration_wall_s < 0) r.fail(root["calibration_wall_s"], "calibration_wall_s must not be negative");
 
   const YAML::Node dev = r.map(root, "device", "");
   p.device.kind = r.get<std::string>(dev, "kind", "device.");
@@ -305,6 +311,10 @@ Profile parse_profile(const std::string& text, const std::string& name) {
   if (p.device.partitions < 0) r.fail(dev["partitions"], "device.partitions must not be negative");
   p.device.gemm_peak_tflops = r.get_or<double>(dev, "gemm_peak_tflops", "device.", 0.0);
   if (p.device.gemm_peak_tflops < 0) r.fail(dev["gemm_peak_tflops"], "device.gemm_peak_tflops must not be negative");
+  p.device.attention = r.get_or<std::string>(dev, "attention", "device.", "");
+  if (!p.device.attention.empty() && p.device.attention != "cudnn" && p.device.attention != "own")
+    r.fail(dev["attention"], "device.attention must be 'cudnn' or 'own', not '" + p.device.attention + "'");
+  p.device.attention_note = r.get_or<std::string>(dev, "attention_note", "device.", "");
 
   const YAML::Node cfg = r.map(root, "configuration", "");
   const YAML::Node m = r.map(cfg, "model", "configuration.");

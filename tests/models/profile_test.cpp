@@ -51,6 +51,9 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.device.sms, 64);
   EXPECT_EQ(q.device.partitions, 2);
   EXPECT_EQ(q.device.gemm_peak_tflops, 700.0);
+  EXPECT_EQ(q.device.attention, "cudnn");
+  EXPECT_EQ(q.device.attention_note, p.device.attention_note);
+  EXPECT_EQ(q.calibration_wall_s, 12.5);
   EXPECT_EQ(q.model.name, "tiny");
   EXPECT_EQ(q.model.hidden, 256);
   EXPECT_EQ(q.model.kv_heads, 2);
@@ -78,6 +81,22 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.transfer.samples[1].seconds, 3.3e-5);
   // Saving what was loaded gives the same text.
   EXPECT_EQ(profile_to_yaml(q), profile_to_yaml(p));
+}
+
+// Fields added later (the attention kernel, the wall time) are optional: a profile written before
+// them loads with them empty, and saving it again does not invent them.
+TEST(Profile, ProfilesWithoutLaterFieldsStillLoad) {
+  Profile p = test::sample_profile();
+  p.device.attention.clear();
+  p.device.attention_note.clear();
+  p.calibration_wall_s = 0;
+  const std::string text = profile_to_yaml(p);
+  EXPECT_EQ(text.find("attention"), std::string::npos) << text;
+  EXPECT_EQ(text.find("calibration_wall_s"), std::string::npos) << text;
+  const Profile q = parse_profile(text, "old.yaml");
+  EXPECT_TRUE(q.device.attention.empty());
+  EXPECT_EQ(q.calibration_wall_s, 0.0);
+  EXPECT_EQ(profile_to_yaml(q), text);
 }
 
 TEST(Profile, UnmeasuredTransferRoundTrips) {
@@ -191,6 +210,8 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   expect_error("sms: 64", "sms: -8", "device.sms must be 0");
   expect_error("partitions: 2", "partitions: -1", "device.partitions must not be negative");
   expect_error("gemm_peak_tflops: 700", "gemm_peak_tflops: -1", "device.gemm_peak_tflops must not be negative");
+  expect_error("attention: cudnn", "attention: flash3", "device.attention must be 'cudnn' or 'own'");
+  expect_error("calibration_wall_s: 12.5", "calibration_wall_s: -1", "calibration_wall_s must not be negative");
   expect_error("mean_ns: 1040", "mean_ns: -5", "layers.block.forward.mean_ns' must not be negative");
   expect_error("hidden: 256", "hidden: lots", "configuration.model.hidden");
   expect_error("dtype: bf16", "dtype: int4", "unknown dtype 'int4'");
