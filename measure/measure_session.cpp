@@ -127,7 +127,17 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   const Partition ran = mc.partition;
 
   if (o.device == "cuda") {
-    gpu::GpuPipeline pipeline(schedule, dag, mc.model, ran, model.micro_batch_size, model.sequence_length, o);
+    // The attention kernel the profile's blocks ran is the one to measure (unless --attention says).
+    MeasureOptions run_options = o;
+    if (request.compare && o.attention == "auto" && !mc.profile_attention.empty())
+      run_options.attention = mc.profile_attention;
+    gpu::GpuPipeline pipeline(schedule, dag, mc.model, ran, model.micro_batch_size, model.sequence_length,
+                              run_options);
+    if (request.compare && !mc.profile_attention.empty() && mc.profile_attention != pipeline.attention())
+      throw InputError(config.source + ": profile: timed its blocks with the " + mc.profile_attention +
+                       " attention kernel but this run uses " + pipeline.attention() +
+                       " (pass --attention " + mc.profile_attention + ", or calibrate with --attention " +
+                       pipeline.attention() + ")");
     // The prediction is only fair with layer times measured on the SMs a rank runs on.
     if (request.compare && mc.profile_sms != pipeline.sms_per_rank())
       throw InputError(
