@@ -13,8 +13,8 @@
 #      with both ranks sharing the GPU (--share-gpu --compare), predicted from both profiles: the
 #      GPU rows of docs/validation.md (validation.tsv, one row per run as it ends);
 #   4. the same transformer blocks in PyTorch (scripts/pytorch_block_bench.py): pytorch.tsv;
-#   5. if time is left: Llama-3 8B with --attention own (ppsim's kernel against cuDNN's), and with
-#      two GPUs or more a 2-rank NCCL run.
+#   5. if time is left: cuDNN's attention on more shapes, Llama-3 8B with --attention own (ppsim's
+#      kernel against cuDNN's), and with two GPUs or more a 2-rank NCCL run.
 #
 # Usage: bash scripts/gpu_session.sh [--dry-run] [--deadline SECONDS]
 #   OUT         output folder (default ./gpu-session-out; the device tool sets it)
@@ -224,9 +224,9 @@ log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   echo "----"
 } >> "$session" 2>&1
 
-# ---- 1. Kernel numerics. ----
+# ---- 1. Kernel numerics (cuDNN's attention at the models' shapes; its wider matrix comes last). ----
 step test-calibrate-gpu 150 numerics.log \
-  "${TEST_CALIBRATE[@]}" --gtest_filter='CudaBackend.*:CudaAttentionChoice.*'
+  "${TEST_CALIBRATE[@]}" --gtest_filter='CudaBackend.*:CudaAttentionChoice.*:-CudaBackend.CudnnAttentionMatchesReference'
 step test-gpu-pipeline 90 numerics.log "${TEST_PIPELINE[@]}"
 
 # ---- 2. One calibration, timed: Llama-3 8B. ----
@@ -269,7 +269,7 @@ for cal in alone x2; do
     cfg="$work/$name.yaml"
     { sed "s/^schedule: 1f1b/schedule: $kind/" examples/measure-gpt3-125m-share-gpu.yaml
       echo "profile: ${gpt_profile[$cal]}"; } > "$cfg"
-    step "$name" 45 runs.log "${PPSIM[@]}" measure "$cfg" --device cuda --share-gpu --compare \
+    step "$name" 60 runs.log "${PPSIM[@]}" measure "$cfg" --device cuda --share-gpu --compare \
       --iterations 7 --warmup 2 --json "$work/$name.json"
     rc=$?
     if [ "$rc" = 125 ]; then
@@ -303,6 +303,8 @@ step pytorch-blocks 150 runs.log "${PYTHON[@]}" scripts/pytorch_block_bench.py -
 keep "$work/pytorch.tsv" pytorch.tsv
 
 # ---- 5. If time is left. ----
+step test-cudnn-attention-shapes 90 numerics.log \
+  "${TEST_CALIBRATE[@]}" --gtest_filter='CudaBackend.CudnnAttentionMatchesReference'
 step calibrate-llama3-8b-own-attention 90 runs.log "${PPSIM[@]}" calibrate --device cuda --model llama3-8b \
   --micro-batch-size 1 --sequence-length 4096 --dtype bf16 --attention own --no-transfers --out "$work/llama-own.yaml"
 if [ "${gpus:-0}" -ge 2 ]; then
