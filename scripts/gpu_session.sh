@@ -218,7 +218,7 @@ log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
     timeout 20 nvidia-smi
     timeout 20 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv
     ldd .carry/ppsim
-    timeout 30 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
+    timeout 30 python3 -c 'import torch; p = torch.cuda.get_device_properties(0); print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "|", p.name, p.multi_processor_count, "SMs", round(p.total_memory / 2**30), "GiB")'
   fi
   for d in ${libs//:/ }; do echo "$d: $(ls "$d" | grep -E '^lib(cublasLt|nccl|cudnn|nvrtc)[^_]*\.so\.[0-9]+$' | tr '\n' ' ')"; done
   echo "----"
@@ -242,6 +242,7 @@ keep "$work/$llama" "$llama"
 
 # ---- 3. GPT-3 125M on each of 2 ranks' SM partition, alone and two at once; measured runs. ----
 sms_of() { awk '/^  sms:/ {print $2; exit}' "$1" 2>/dev/null; }
+attention_of() { awk '/^  attention:/ {print $2; exit}' "$1" 2>/dev/null; }
 declare -A gpt_profile
 for cal in alone x2; do
   extra=()
@@ -257,13 +258,13 @@ for cal in alone x2; do
 done
 
 tsv="$out/validation.tsv"
-printf 'gpu\tschedule\tP\tM\tprofile\tpredicted_ms\tmeasured_ms\tthroughput_error_pct\tstatus\n' > "$tsv"
+printf 'gpu\tschedule\tP\tM\tprofile\tsms\tattention\tpredicted_ms\tmeasured_ms\tthroughput_error_pct\tstatus\n' > "$tsv"
 for cal in alone x2; do
   for kind in gpipe 1f1b zb-h1 zb-h2; do
     name="measure-$kind-$cal"
     if [ -z "${gpt_profile[$cal]:-}" ]; then
       log "$(printf '%-34s skipped (no profile: calibrate-gpt3-125m-%s gave none)' "$name" "$cal")"
-      printf '%s\t%s\t2\t8\t%s\t\t\t\tno profile\n' "$gpu" "$kind" "$cal" >> "$tsv"
+      printf '%s\t%s\t2\t8\t%s\t\t\t\t\t\tno profile\n' "$gpu" "$kind" "$cal" >> "$tsv"
       continue
     fi
     cfg="$work/$name.yaml"
@@ -272,22 +273,23 @@ for cal in alone x2; do
     step "$name" 60 runs.log "${PPSIM[@]}" measure "$cfg" --device cuda --share-gpu --compare \
       --iterations 7 --warmup 2 --json "$work/$name.json"
     rc=$?
+    prof="$(sms_of "${gpt_profile[$cal]}")"$'\t'"$(attention_of "${gpt_profile[$cal]}")"
     if [ "$rc" = 125 ]; then
-      printf '%s\t%s\t2\t8\t%s\t\t\t\tskipped (deadline)\n' "$gpu" "$kind" "$cal" >> "$tsv"
+      printf '%s\t%s\t2\t8\t%s\t%s\t\t\t\tskipped (deadline)\n' "$gpu" "$kind" "$cal" "$prof" >> "$tsv"
       continue
     fi
     # One row per run, appended at once (the file is already in $OUT).
-    python3 - "$work/$name.json" "$gpu" "$kind" "$cal" "$rc" >> "$tsv" <<'PY'
+    python3 - "$work/$name.json" "$gpu" "$kind" "$cal" "$prof" "$rc" >> "$tsv" <<'PY'
 import json, sys
-path, gpu, kind, cal, rc = sys.argv[1:]
+path, gpu, kind, cal, prof, rc = sys.argv[1:]
 try:
     j = json.load(open(path))
     m = j["measured"]
-    print(f"{gpu}\t{kind}\t{m['num_stages']}\t{m['num_microbatches']}\t{cal}\t"
+    print(f"{gpu}\t{kind}\t{m['num_stages']}\t{m['num_microbatches']}\t{cal}\t{prof}\t"
           f"{j['predicted_makespan_ns'] / 1e6:.3f}\t{j['measured_makespan_ns'] / 1e6:.3f}\t"
           f"{j['throughput_error_pct']:+.2f}\tok")
 except Exception as e:
-    print(f"{gpu}\t{kind}\t2\t8\t{cal}\t\t\t\tno result (exit {rc}: {type(e).__name__})")
+    print(f"{gpu}\t{kind}\t2\t8\t{cal}\t{prof}\t\t\t\tno result (exit {rc}: {type(e).__name__})")
 PY
   done
 done
