@@ -15,7 +15,8 @@ std::string cudnn_version_text(long v) {
 
 std::string cudnn_attention_unsupported(const AttentionShape& s, long version, int cc_major) {
   if (version <= 0) return "cuDNN (libcudnn.so.9) is not installed or not on LD_LIBRARY_PATH";
-  if (version < 90000) return cudnn_version_text(version) + " is older than 9.0 (its graph API lacks this fused attention)";
+  if (version < 90000)
+    return cudnn_version_text(version) + " is older than 9.0 (its graph API lacks this fused attention)";
   if (version == 91000 || version == 91001)
     return cudnn_version_text(version) + " has a known bug in the bf16 attention backward (9.10.2 or newer works)";
   if (cc_major < 8) return "cuDNN's fused attention needs compute capability 8.0 or newer";
@@ -25,8 +26,10 @@ std::string cudnn_attention_unsupported(const AttentionShape& s, long version, i
   // cudnn-frontend adds a padding mask to the backward graph for these versions when the sequence
   // is not a multiple of 128 (a cuDNN bug workaround); ppsim's graphs do not, so they refuse.
   if (version <= 91500 && s.seq % 128 != 0)
-    return cudnn_version_text(version) + " needs the sequence length to be a multiple of 128 for the attention "
-           "backward (" + std::to_string(s.seq) + " is not; 9.15.1 and newer do not)";
+    return cudnn_version_text(version) +
+           " needs the sequence length to be a multiple of 128 for the attention "
+           "backward (" +
+           std::to_string(s.seq) + " is not; 9.15.1 and newer do not)";
   return "";
 }
 
@@ -35,7 +38,8 @@ AttentionChoice choose_attention(const std::string& request, const std::string& 
   if (request == "own") return {AttentionKind::Own, "in-house FlashAttention-2-style kernel (--attention own)"};
   if (request != "auto" && request != "cudnn")
     throw InputError("--attention: '" + request + "' (expected cudnn or own)");
-  if (cudnn_unsupported.empty()) return {AttentionKind::Cudnn, cudnn_version_text + " fused flash attention (graph API)"};
+  if (cudnn_unsupported.empty())
+    return {AttentionKind::Cudnn, cudnn_version_text + " fused flash attention (graph API)"};
   if (request == "cudnn") throw InputError("--attention cudnn: " + cudnn_unsupported);
   return {AttentionKind::Own, "in-house FlashAttention-2-style kernel: " + cudnn_unsupported};
 }
@@ -85,8 +89,8 @@ void run(const AttentionRegion& region, const char* name, double flops, const st
 }
 }  // namespace
 
-void FusedAttention::forward(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                             __nv_bfloat16* o, float* stats, cudaStream_t stream, const AttentionRegion& region) {
+void FusedAttention::forward(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, __nv_bfloat16* o,
+                             float* stats, cudaStream_t stream, const AttentionRegion& region) {
   const double flops = flash_attention_forward_flops(shape_);
   if (kind_ == AttentionKind::Cudnn)
     run(region, "cudnn_attention_forward", flops, [&] { cudnn_->forward(q, k, v, o, stats, stream); });
@@ -96,21 +100,20 @@ void FusedAttention::forward(const __nv_bfloat16* q, const __nv_bfloat16* k, con
 
 void FusedAttention::backward(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
                               const __nv_bfloat16* o, const __nv_bfloat16* dout, const float* stats, __nv_bfloat16* dq,
-                              __nv_bfloat16* dk, __nv_bfloat16* dv, cudaStream_t stream, const AttentionRegion& region) {
+                              __nv_bfloat16* dk, __nv_bfloat16* dv, cudaStream_t stream,
+                              const AttentionRegion& region) {
   const double flops = flash_attention_backward_flops(shape_);
   if (kind_ == AttentionKind::Cudnn) {
-    run(region, "cudnn_attention_backward", flops, [&] {
-      cudnn_->backward(q, k, v, o, dout, stats, dq, dk, dv, row_scratch_, dq_accum_, stream);
-    });
+    run(region, "cudnn_attention_backward", flops,
+        [&] { cudnn_->backward(q, k, v, o, dout, stats, dq, dk, dv, row_scratch_, dq_accum_, stream); });
     return;
   }
   // Ours in three steps: D = rowsum(dO ∘ O) and a zeroed accumulator; dK, dV and dQ (atomics);
   // dQ to bf16.
   run(region, "flash_attention_backward_prep", 0,
       [&] { flash_attention_backward_prep(o, dout, row_scratch_, dq_accum_, shape_, stream); });
-  run(region, "flash_attention_backward", flops, [&] {
-    flash_attention_backward(q, k, v, dout, stats, row_scratch_, dq_accum_, dk, dv, shape_, stream);
-  });
+  run(region, "flash_attention_backward", flops,
+      [&] { flash_attention_backward(q, k, v, dout, stats, row_scratch_, dq_accum_, dk, dv, shape_, stream); });
   run(region, "flash_attention_dq_convert", 0, [&] { flash_attention_dq_convert(dq_accum_, dq, shape_, stream); });
 }
 

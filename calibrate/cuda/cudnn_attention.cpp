@@ -32,10 +32,10 @@ namespace {
        line);
 }
 
-#define PPSIM_CUDNN_CHECK(call)                                                                \
-  do {                                                                                         \
-    const cudnnStatus_t ppsim_st_ = (call);                                                    \
-    if (ppsim_st_ != CUDNN_STATUS_SUCCESS) cudnn_fail(#call, ppsim_st_, __FILE__, __LINE__);   \
+#define PPSIM_CUDNN_CHECK(call)                                                              \
+  do {                                                                                       \
+    const cudnnStatus_t ppsim_st_ = (call);                                                  \
+    if (ppsim_st_ != CUDNN_STATUS_SUCCESS) cudnn_fail(#call, ppsim_st_, __FILE__, __LINE__); \
   } while (0)
 
 // One backend descriptor, destroyed with the object.
@@ -66,8 +66,8 @@ class Desc {
     return *this;
   }
   Desc& set_int64s(cudnnBackendAttributeName_t name, const std::vector<std::int64_t>& values) {
-    PPSIM_CUDNN_CHECK(cudnnBackendSetAttribute(d_, name, CUDNN_TYPE_INT64, static_cast<std::int64_t>(values.size()),
-                                               values.data()));
+    PPSIM_CUDNN_CHECK(
+        cudnnBackendSetAttribute(d_, name, CUDNN_TYPE_INT64, static_cast<std::int64_t>(values.size()), values.data()));
     return *this;
   }
   Desc& finalize() {
@@ -232,8 +232,8 @@ void build_plan(Plan& p, cudnnHandle_t handle, int sm_count_target, const char* 
       heur.set(CUDNN_ATTR_ENGINEHEUR_SM_COUNT_TARGET, CUDNN_TYPE_INT32, static_cast<std::int32_t>(sm_count_target));
     if (cudnnBackendFinalize(heur.get()) != CUDNN_STATUS_SUCCESS) continue;
     std::int64_t count = 0;
-    PPSIM_CUDNN_CHECK(
-        cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
+    PPSIM_CUDNN_CHECK(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                               0, &count, nullptr));
     std::vector<Desc> configs;
     std::vector<cudnnBackendDescriptor_t> raw;
     for (std::int64_t i = 0; i < count; ++i) {
@@ -475,14 +475,14 @@ CudnnAttention::CudnnAttention(const AttentionShape& s, int sm_count_target) : i
 
 CudnnAttention::~CudnnAttention() = default;
 
-void CudnnAttention::forward(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                             __nv_bfloat16* o, float* stats, cudaStream_t stream) {
+void CudnnAttention::forward(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, __nv_bfloat16* o,
+                             float* stats, cudaStream_t stream) {
   Impl& I = *impl_;
   PPSIM_CUDNN_CHECK(cudnnSetStream(I.handle, stream));
   // By-value scalars are host pointers, read during execute.
-  const std::vector<void*> pointers = {const_cast<__nv_bfloat16*>(q), const_cast<__nv_bfloat16*>(k),
-                                       const_cast<__nv_bfloat16*>(v), o, stats,
-                                       const_cast<float*>(&I.scale), const_cast<float*>(&I.neg_inf)};
+  const std::vector<void*> pointers = {
+      const_cast<__nv_bfloat16*>(q), const_cast<__nv_bfloat16*>(k), const_cast<__nv_bfloat16*>(v), o, stats,
+      const_cast<float*>(&I.scale),  const_cast<float*>(&I.neg_inf)};
   execute(I.handle, I.fwd.plan, I.fwd_uids, pointers, I.workspace);
 }
 
@@ -495,12 +495,20 @@ void CudnnAttention::backward(const __nv_bfloat16* q, const __nv_bfloat16* k, co
   // Before 9.6 cuDNN expects the dQ accumulator zeroed by its caller (cudnn-frontend does it).
   if (I.version < 90600)
     PPSIM_CUDA_CHECK(cudaMemsetAsync(dq_accum, 0, I.shape.dq_accum_floats() * sizeof(float), stream));
-  const std::vector<void*> pointers = {
-      const_cast<__nv_bfloat16*>(q),    const_cast<__nv_bfloat16*>(k),    const_cast<__nv_bfloat16*>(v),
-      const_cast<__nv_bfloat16*>(o),    const_cast<__nv_bfloat16*>(dout), const_cast<float*>(stats),
-      dq,                               dk,                               dv,
-      softmax_sum,                      dq_accum,                         const_cast<float*>(&I.scale),
-      const_cast<float*>(&I.neg_inf),   const_cast<float*>(&I.one)};
+  const std::vector<void*> pointers = {const_cast<__nv_bfloat16*>(q),
+                                       const_cast<__nv_bfloat16*>(k),
+                                       const_cast<__nv_bfloat16*>(v),
+                                       const_cast<__nv_bfloat16*>(o),
+                                       const_cast<__nv_bfloat16*>(dout),
+                                       const_cast<float*>(stats),
+                                       dq,
+                                       dk,
+                                       dv,
+                                       softmax_sum,
+                                       dq_accum,
+                                       const_cast<float*>(&I.scale),
+                                       const_cast<float*>(&I.neg_inf),
+                                       const_cast<float*>(&I.one)};
   execute(I.handle, I.bwd.plan, I.bwd_uids, pointers, I.workspace);
 }
 

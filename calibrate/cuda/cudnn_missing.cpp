@@ -20,8 +20,8 @@ CudnnAttention::~CudnnAttention() = default;
 void CudnnAttention::forward(const __nv_bfloat16*, const __nv_bfloat16*, const __nv_bfloat16*, __nv_bfloat16*, float*,
                              cudaStream_t) {}
 void CudnnAttention::backward(const __nv_bfloat16*, const __nv_bfloat16*, const __nv_bfloat16*, const __nv_bfloat16*,
-                              const __nv_bfloat16*, const float*, __nv_bfloat16*, __nv_bfloat16*, __nv_bfloat16*, float*,
-                              float*, cudaStream_t) {}
+                              const __nv_bfloat16*, const float*, __nv_bfloat16*, __nv_bfloat16*, __nv_bfloat16*,
+                              float*, float*, cudaStream_t) {}
 std::size_t CudnnAttention::workspace_bytes() const { return 0; }
 double CudnnAttention::build_seconds() const { return 0; }
 
