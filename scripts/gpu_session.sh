@@ -160,6 +160,9 @@ step() {
   return $rc
 }
 
+# PyTorch loads its own CUDA libraries: it keeps the environment's LD_LIBRARY_PATH, while ppsim's
+# gets the folders found below first.
+torch_ld=${LD_LIBRARY_PATH:-}
 if [ "$dry" = 1 ]; then
   PPSIM=(bash "$0" --fake ppsim)
   TEST_CALIBRATE=(bash "$0" --fake test test_calibrate)
@@ -169,7 +172,7 @@ else
   PPSIM=(.carry/ppsim)
   TEST_CALIBRATE=(.carry/test_calibrate)
   TEST_PIPELINE=(.carry/test_gpu_pipeline)
-  PYTHON=(python3)
+  PYTHON=(env "LD_LIBRARY_PATH=$torch_ld" python3)
 fi
 
 # ---- 0. Environment: which GPU, and where the libraries ppsim opens at run time are. ----
@@ -191,7 +194,8 @@ PY
   )
   for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/lib/x86_64-linux-gnu; do [ -d "$d" ] && roots+=("$d"); done
   [ ${#roots[@]} -gt 0 ] || return 0
-  for lib in 'libcublasLt.so.1[0-9]' 'libnccl.so.2' 'libcudnn.so.9' 'libnvrtc.so.1[0-9]'; do
+  # The sonames ppsim was built for (CUDA 13: .carry comes from this machine's CUDA 13 toolkit).
+  for lib in libcublasLt.so.13 libnccl.so.2 libcudnn.so.9 libnvrtc.so.13; do
     find "${roots[@]}" -maxdepth 4 -name "$lib" 2>/dev/null | head -n 1 | xargs -r dirname
   done | awk '!seen[$0]++' | paste -sd: -
 }
@@ -218,7 +222,7 @@ log "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
     timeout 20 nvidia-smi
     timeout 20 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv
     ldd .carry/ppsim
-    timeout 30 python3 -c 'import torch; p = torch.cuda.get_device_properties(0); print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "|", p.name, p.multi_processor_count, "SMs", round(p.total_memory / 2**30), "GiB")'
+    LD_LIBRARY_PATH=$torch_ld timeout 30 python3 -c 'import torch; p = torch.cuda.get_device_properties(0); print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "|", p.name, p.multi_processor_count, "SMs", round(p.total_memory / 2**30), "GiB")'
   fi
   for d in ${libs//:/ }; do echo "$d: $(ls "$d" | grep -E '^lib(cublasLt|nccl|cudnn|nvrtc)[^_]*\.so\.[0-9]+$' | tr '\n' ' ')"; done
   echo "----"
@@ -300,8 +304,12 @@ step calibrate-gpt3-125m-whole 45 runs.log "${PPSIM[@]}" calibrate --device cuda
   --micro-batch-size 1 --sequence-length 4096 --no-transfers --out "$gpt_whole"
 profiles=()
 for f in "$work/$llama" "$gpt_whole"; do [ -s "$f" ] && profiles+=(--profile "$f"); done
+# Its own budget (it starts no new figure after it) inside the step's, so it ends on its own.
+pt_budget=$(($(left) - reserve - 30))
+[ "$pt_budget" -gt 120 ] && pt_budget=120
+[ "$pt_budget" -lt 10 ] && pt_budget=10
 step pytorch-blocks 150 runs.log "${PYTHON[@]}" scripts/pytorch_block_bench.py --out "$work/pytorch.tsv" \
-  --budget-s 120 "${profiles[@]}"
+  --budget-s "$pt_budget" "${profiles[@]}"
 keep "$work/pytorch.tsv" pytorch.tsv
 
 # ---- 5. If time is left. ----
