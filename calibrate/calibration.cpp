@@ -88,7 +88,9 @@ std::string summary_table(const Profile& p) {
   o << "\nmodel: " << p.model.name << ", micro-batch " << p.micro_batch_size << ", sequence " << p.sequence_length
     << ", " << to_string(p.dtype);
   if (!p.requested_dtype.empty()) o << " (" << p.requested_dtype << " requested)";
-  o << ", " << p.repeats << " repeats\n\n";
+  o << ", " << p.repeats << " repeats\n";
+  if (!p.device.attention.empty()) o << "attention: " << p.device.attention << " (" << p.device.attention_note << ")\n";
+  o << "\n";
   // The mean is what the simulator takes by default (profile_statistic), the median and spread show
   // how noisy the machine was.
   std::snprintf(line, sizeof line, "%-10s %-16s %12s %12s %22s %9s\n", "layer", "pass", "mean us", "median us",
@@ -150,6 +152,17 @@ std::string summary_table(const Profile& p) {
     std::snprintf(line, sizeof line, "numerics: worst relative error %.2e (%s) against the float64 reference\n",
                   worst, worst_name.c_str());
     o << line;
+  }
+  // The wall time, whole and by phase (the target: a Llama-3 8B calibration in under 60 s).
+  if (p.calibration_wall_s > 0) {
+    std::snprintf(line, sizeof line, "wall time: %.1f s", p.calibration_wall_s);
+    o << line;
+    for (std::size_t i = 0; i < p.phases.size(); ++i) {
+      std::snprintf(line, sizeof line, "%s%s %.1f s", i == 0 ? " (" : ", ", p.phases[i].what.c_str(),
+                    p.phases[i].seconds);
+      o << line;
+    }
+    o << (p.phases.empty() ? "\n" : ")\n");
   }
   return o.str();
 }

@@ -25,7 +25,11 @@ struct CalibrationOptions {
   int threads = 1;                // cpu: threads for the layer kernels
   std::vector<int> gpus;          // cuda: devices to use (empty: all visible)
   int sms = 0;                    // cuda: run the layers on a partition of this many SMs (0: whole GPU)
-  int partitions = 1;             // cuda with sms: time on this many such partitions at once, merged
+  int share_of = 0;               // cuda, instead of sms: on the partition each of this many ranks gets
+                                  // (what `measure --share-gpu` gives P ranks), sized by the driver
+  int partitions = 1;             // cuda with sms or share_of: time on this many partitions at once, merged
+  std::string attention = "auto"; // cuda: the block's fused attention: auto (cuDNN where it runs, else
+                                  // the in-house kernel), cudnn, or own
   bool measure_transfers = true;
   std::int64_t min_transfer_bytes = 4 << 10;
   std::int64_t max_transfer_bytes = 64 << 20;  // cpu default; cuda sweeps to 1 GiB

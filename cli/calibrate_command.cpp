@@ -1,6 +1,7 @@
 // `ppsim calibrate`: options, then backend (cpu or cuda) -> profile -> summary. All logic lives in
 // calibrate/; this file only reads flags, picks the device and writes the result.
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -33,12 +34,33 @@ struct CalibrateOptions {
   int threads = 1;
   std::string out = "profile.yaml";
   bool no_transfers = false;
-  int sms = 0;              // cuda: SM partition to run on (0: whole GPU)
+  std::string sms;          // cuda: SM partition to run on: N SMs, or 1/P (each of P ranks' share); empty: whole GPU
   int partitions = 1;       // with sms: partitions timed at once
+  std::string attention = "auto";  // cuda: cudnn | own (auto: cuDNN where it runs)
   std::string max_memory;   // empty: what is free
 };
 
+// --sms: "N" (SMs) or "1/P" (the partition each of P ranks gets); sets options.sms or .share_of.
+void parse_sms(const std::string& text, CalibrationOptions& c) {
+  const auto bad = [&] {
+    return InputError("--sms: '" + text + "' (expected a number of SMs, or 1/P for the share of each of P ranks)");
+  };
+  try {
+    std::size_t used = 0;
+    if (text.rfind("1/", 0) == 0) {
+      c.share_of = std::stoi(text.substr(2), &used);
+      if (used != text.size() - 2 || c.share_of < 1) throw bad();
+    } else {
+      c.sms = std::stoi(text, &used);
+      if (used != text.size() || c.sms < 0) throw bad();
+    }
+  } catch (const std::logic_error&) {  // stoi: not a number, or out of range
+    throw bad();
+  }
+}
+
 int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
+  const auto started = std::chrono::steady_clock::now();
   const mpi::World& world = session.world();
   const bool lead = world.rank == 0;  // the process that reports
   std::string device = o.device;
@@ -65,13 +87,17 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   if (o.threads < 1) throw InputError("--threads must be at least 1");
   c.threads = o.threads;
   c.gpus = o.gpus;
-  if (o.sms < 0) throw InputError("--sms must be positive (or 0 for the whole GPU)");
-  if (o.sms > 0 && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
-  if (o.sms > 0 && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
-  c.sms = o.sms;
+  if (!o.sms.empty()) parse_sms(o.sms, c);
+  const bool partitioned = c.sms > 0 || c.share_of > 0;
+  if (partitioned && device != "cuda") throw InputError("--sms: only with --device cuda (it partitions a GPU's SMs)");
+  if (partitioned && world.size > 1) throw InputError("--sms: not under mpirun (it calibrates one GPU's partition)");
   if (o.partitions < 1) throw InputError("--partitions must be at least 1");
-  if (o.partitions > 1 && o.sms == 0) throw InputError("--partitions: only with --sms (it runs that many SM partitions at once)");
+  if (o.partitions > 1 && !partitioned) throw InputError("--partitions: only with --sms (it runs that many SM partitions at once)");
   c.partitions = o.partitions;
+  if (o.attention != "auto" && o.attention != "cudnn" && o.attention != "own")
+    throw InputError("--attention: '" + o.attention + "' (expected cudnn or own)");
+  if (o.attention != "auto" && device != "cuda") throw InputError("--attention: only with --device cuda");
+  c.attention = o.attention;
   c.measure_transfers = !o.no_transfers;
   if (!o.max_memory.empty()) c.max_memory_bytes = parse_bytes(o.max_memory, "--max-memory");
   if (device == "cuda") c.max_transfer_bytes = std::int64_t{1} << 30;
@@ -93,6 +119,7 @@ int calibrate_on(const CalibrateOptions& o, mpi::Session& session) {
   c.progress = [&bar](double f, const std::string& what) { bar.update(f, what); };
   Profile p = device == "cuda" ? calibrate_cuda_backend(c) : calibrate_cpu(c);
   bar.finish();
+  p.calibration_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   p.inter_node = inter_node;
   save_profile(p, o.out);  // a temporary file renamed at the end: no partial profile on failure
   std::cout << summary_table(p) << "\nwrote " << o.out << "\n";
@@ -134,10 +161,14 @@ int run_calibrate(int argc, char** argv) {
       ("repeats", po::value(&o.repeats)->value_name("K"), "timed runs per region (default 10 on cpu, 20 on cuda)")
       ("threads", po::value(&o.threads)->value_name("T"), "cpu: threads for the layer kernels (default 1: one rank per thread)")
       ("no-transfers", po::bool_switch(&o.no_transfers), "skip the transfer sweep")
-      ("sms", po::value(&o.sms)->value_name("N"), "cuda: run the layers on a partition of N SMs (a green context) and "
-       "time device-local copies as transfers, as each rank of `ppsim measure --share-gpu` runs (default: whole GPU)")
+      ("sms", po::value(&o.sms)->value_name("N|1/P"), "cuda: run the layers on a partition of N SMs (a green context), "
+       "or with 1/P on the partition each of P ranks gets (the driver's split, as `ppsim measure --share-gpu` makes "
+       "it for P ranks), and time device-local copies as transfers (default: whole GPU)")
       ("partitions", po::value(&o.partitions)->value_name("K"), "with --sms: time the layers on K such partitions at "
        "once, as K ranks sharing the GPU run (contending for its memory and L2), and merge them (default 1)")
+      ("attention", po::value(&o.attention)->value_name("cudnn|own"), "cuda: the block's fused attention: cuDNN's "
+       "(graph API, opened at run time) or the in-house kernel (default: cuDNN where it is installed and supports the "
+       "shape, else the in-house kernel; the profile records which)")
       ("out,o", po::value(&o.out)->value_name("PATH"), "profile to write (default profile.yaml)")
       ("max-memory", po::value(&o.max_memory)->value_name("BYTES"), "refuse a calibration estimated to need more memory "
        "than this, e.g. 16GiB (default: 90 % of the host's available memory; on a GPU, its free memory)");

@@ -67,6 +67,9 @@ int run_measure(int argc, char** argv) {
       ("gpus", po::value(&o.gpus)->value_name("LIST"), "--device cuda: GPUs for ranks 0, 1, ... (default 0,1,...)")
       ("share-gpu", po::bool_switch(&run.share_gpu), "--device cuda: run every rank on one GPU (the one --gpus names, "
        "default 0), each on an equal partition of its SMs (green contexts), device-local copies as transfers")
+      ("attention", po::value(&run.attention)->value_name("cudnn|own"), "--device cuda: the blocks' fused attention, "
+       "cuDNN's or the in-house kernel (default: with --compare the one the profile's calibration ran, else cuDNN "
+       "where it is installed and supports the shape)")
       ("calibration-repeats", po::value(&o.request.calibration_repeats)->value_name("K"), "repeats when --compare calibrates first (default 10)");
   po::options_description hidden;
   hidden.add_options()
@@ -92,6 +95,9 @@ int run_measure(int argc, char** argv) {
     if (!o.gpus.empty() && run.device != "cuda") throw po::error("--gpus: only with --device cuda");
     if (run.share_gpu && run.device != "cuda") throw po::error("--share-gpu: only with --device cuda");
     if (run.virtual_clock && run.device != "cpu") throw po::error("--virtual-clock: only with --device cpu");
+    if (run.attention != "auto" && run.attention != "cudnn" && run.attention != "own")
+      throw po::error("--attention: '" + run.attention + "' (expected cudnn or own)");
+    if (run.attention != "auto" && run.device != "cuda") throw po::error("--attention: only with --device cuda");
   };
   if (auto stop = parse_command_line("measure", argc, argv, desc, hidden, pos, vm, check)) return *stop;
   return run_reporting_errors("measure", [&] { return measure(o); });

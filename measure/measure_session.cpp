@@ -1,6 +1,7 @@
 #include "measure/measure_session.h"
 
 #include <cstdlib>
+#include <memory>
 
 #include "base/error.h"
 #include "base/system_memory.h"
@@ -131,7 +132,26 @@ MeasureOutcome run_measure(const MeasureRequest& request) {
   const Partition ran = mc.partition;
 
   if (o.device == "cuda") {
-    gpu::GpuPipeline pipeline(schedule, dag, mc.model, ran, model.micro_batch_size, model.sequence_length, o);
+    // The attention kernel the profile's blocks ran is the one to measure (unless --attention says).
+    MeasureOptions run_options = o;
+    const bool from_profile = request.compare && o.attention == "auto" && !mc.profile_attention.empty();
+    if (from_profile) run_options.attention = mc.profile_attention;
+    std::unique_ptr<gpu::GpuPipeline> made;
+    try {
+      made = std::make_unique<gpu::GpuPipeline>(schedule, dag, mc.model, ran, model.micro_batch_size,
+                                                model.sequence_length, run_options);
+    } catch (const InputError& e) {
+      if (!from_profile || std::string(e.what()).find("--attention") == std::string::npos) throw;
+      throw InputError(config.source + ": profile: timed its blocks with the " + mc.profile_attention +
+                       " attention kernel, which cannot run here (" + e.what() +
+                       "); calibrate and measure with --attention own instead");
+    }
+    gpu::GpuPipeline& pipeline = *made;
+    if (request.compare && !mc.profile_attention.empty() && mc.profile_attention != pipeline.attention())
+      throw InputError(config.source + ": profile: timed its blocks with the " + mc.profile_attention +
+                       " attention kernel but this run uses " + pipeline.attention() +
+                       " (pass --attention " + mc.profile_attention + ", or calibrate with --attention " +
+                       pipeline.attention() + ")");
     // The prediction is only fair with layer times measured on the SMs a rank runs on.
     if (request.compare && mc.profile_sms != pipeline.sms_per_rank())
       throw InputError(

@@ -27,6 +27,8 @@ struct MeasureOptions {
   // cuda
   std::vector<int> gpus;       // rank r on gpus[r]; empty = 0 .. P-1
   bool share_gpu = false;      // every rank on one GPU, each on its own SM partition
+  std::string attention = "auto";  // the blocks' fused attention: auto (the profile's kind with --compare,
+                                   // else cuDNN where it runs), cudnn or own (as calibrate --attention)
 };
 
 struct MeasuredRun {

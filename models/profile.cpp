@@ -151,6 +151,8 @@ DeviceInfo read_device(const YamlMap& d) {
   out.sms = d.integer_or("sms", 0, 0);  // 0: the whole GPU
   out.partitions = d.integer_or("partitions", out.sms > 0 ? 1 : 0, 0);
   out.gemm_peak_tflops = d.number_or("gemm_peak_tflops", 0.0, 0);
+  if (d.has("attention")) out.attention = d.choice("attention", {"cudnn", "own"});
+  out.attention_note = d.text_or("attention_note", "");
   return out;
 }
 
@@ -180,6 +182,7 @@ Profile read_profile(const YamlDoc& doc) {
     version.fail("must be " + std::to_string(kProfileSchemaVersion) + ", the version this ppsim reads (got " +
                  version.got() + ")");
   p.ppsim_version = root.text_or("ppsim_version", "");
+  p.calibration_wall_s = root.number_or("calibration_wall_s", 0.0, 0);
   p.device = read_device(root.sub("device"));
 
   const YamlMap cfg = root.sub("configuration");
@@ -215,6 +218,7 @@ std::string profile_to_yaml(const Profile& p) {
   out << YAML::BeginMap;
   out << YAML::Key << "schema_version" << YAML::Value << p.schema_version;
   out << YAML::Key << "ppsim_version" << YAML::Value << p.ppsim_version;
+  if (p.calibration_wall_s > 0) out << YAML::Key << "calibration_wall_s" << YAML::Value << num(p.calibration_wall_s);
 
   out << YAML::Key << "device" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "kind" << YAML::Value << p.device.kind;
@@ -229,6 +233,9 @@ std::string profile_to_yaml(const Profile& p) {
     if (p.device.sms > 0) out << YAML::Key << "sms" << YAML::Value << p.device.sms;
     if (p.device.sms > 0) out << YAML::Key << "partitions" << YAML::Value << std::max(1, p.device.partitions);
     if (p.device.gemm_peak_tflops > 0) out << YAML::Key << "gemm_peak_tflops" << YAML::Value << num(p.device.gemm_peak_tflops);
+    if (!p.device.attention.empty()) out << YAML::Key << "attention" << YAML::Value << p.device.attention;
+    if (!p.device.attention_note.empty())
+      out << YAML::Key << "attention_note" << YAML::Value << YAML::DoubleQuoted << p.device.attention_note;
   }
   out << YAML::EndMap;
 

@@ -28,6 +28,8 @@ struct DeviceInfo {
   int partitions = 0;          // with sms: how many such partitions ran the layers at once (--partitions)
   double gemm_peak_tflops = 0; // cuda: a large square bf16 GEMM on the same SMs, the yardstick for every
                                // kernel's TFLOP/s (0: not measured)
+  std::string attention;       // cuda: the block's fused attention, "cudnn" or "own" (empty: not recorded)
+  std::string attention_note;  // cuda: which cuDNN, or why the in-house kernel ran
 };
 
 // Spread of repeated timings of one region.
@@ -71,6 +73,12 @@ struct TransferProfile {
 // The samples are kept either way.
 void fit_transfer(TransferProfile& t, std::vector<TransferSample> samples, std::string method, std::string between);
 
+// One step of a calibration and its wall time (the summary says where the time went).
+struct CalibrationPhase {
+  std::string what;  // e.g. "numerics", "layers"
+  double seconds = 0;
+};
+
 struct Profile {
   int schema_version = kProfileSchemaVersion;
   std::string ppsim_version;
@@ -86,6 +94,8 @@ struct Profile {
   std::vector<KernelProfile> kernels;
   TransferProfile transfer;                 // within one process (two threads, or two GPUs of a node)
   std::optional<TransferProfile> inter_node;  // between two processes under mpirun (typically two nodes)
+  double calibration_wall_s = 0;  // how long `ppsim calibrate` took, start to profile (0: not recorded)
+  std::vector<CalibrationPhase> phases;  // where that time went, as the backend reports it; not saved
   std::string source;  // the file it was loaded from; not saved
 };
 

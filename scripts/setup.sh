@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev                         # tests
   libbenchmark-dev                     # bench/
   libopenmpi-dev openmpi-bin           # optional at build time: ppsim calibrate under mpirun (several nodes)
+  python3                              # tests: the dry run of scripts/gpu_session.sh (its validation rows)
 )
 
 missing=()

@@ -111,6 +111,7 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
     mc.measured = to_layer_times(p, config.profile_statistic);
     mc.profile_device_kind = p.device.kind;
     mc.profile_sms = p.device.sms;
+    mc.profile_attention = p.device.attention;
     mc.notes.push_back("calibration profile " + (overrides.profile ? overrides.profile_label : config.profile) +
                        " (" + p.device.kind + ": " + p.device.name +
                        (p.device.sms > 0 ? ", " + std::to_string(p.device.sms) + "-SM partition" +

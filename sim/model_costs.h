@@ -25,6 +25,8 @@ struct ModelCosts {
   std::optional<MeasuredLayerTimes> measured;  // from the profile
   std::string profile_device_kind;             // "cpu" or "cuda" when a profile was used
   int profile_sms = 0;                         // cuda: the SM partition the profile ran on (0 = whole GPU)
+  std::string profile_attention;               // cuda: the fused attention its blocks ran ("cudnn", "own"; empty:
+                                               // not recorded)
   std::vector<std::string> notes;              // lines for the report (sources, defaults)
 
   // The DAG's op costs: virtual stage v's F/B/W and the hop after it.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <barrier>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "calibrate/cpu/layers.h"
+#include "calibrate/cuda/attention.h"
 #include "calibrate/cuda/check.h"
 #include "calibrate/cuda/flash_attention.h"
 #include "calibrate/cuda/gemm.h"
@@ -176,8 +178,9 @@ void fill_ids(DevBuf& b, int vocab, std::uint64_t seed) {
 // them. Weight gradients accumulate in fp32 for norms and embedding, bf16 for GEMM outputs.
 class GpuModel {
  public:
-  GpuModel(const ModelSpec& spec, int micro_batch, int seq, cudaStream_t stream, Gemm& gemm)
-      : s_(spec), mb_(micro_batch), seq_(seq), t_(micro_batch * seq), stream_(stream), gemm_(gemm) {
+  GpuModel(const ModelSpec& spec, int micro_batch, int seq, cudaStream_t stream, Gemm& gemm, FusedAttention& attention)
+      : s_(spec), mb_(micro_batch), seq_(seq), t_(micro_batch * seq), stream_(stream), gemm_(gemm),
+        attention_(attention) {
     const std::size_t h = spec.hidden, f = spec.ffn_hidden, kv = std::size_t(spec.kv_heads) * spec.head_dim();
     const std::size_t T = t_, V = spec.vocab;
     auto b16 = [](std::size_t n) { return std::make_unique<DevBuf>(n * sizeof(bf16)); };
@@ -216,8 +219,7 @@ class GpuModel {
     for (auto* a : {&k_, &v_, &dk_, &dv_}) *a = b16(T * kv);
     for (auto* a : {&u_, &g_, &dg_, &du_}) *a = b16(T * f);
     if (swiglu()) for (auto* a : {&up_, &dup_}) *a = b16(T * f);
-    lse_ = f32(attn_shape().row_stat_floats()), dvec_ = f32(attn_shape().row_stat_floats());
-    dq_accum_ = f32(attn_shape().dq_accum_floats());
+    lse_ = f32(attn_shape().row_stat_floats());
     logits_ = b16(T * V);
     loss_ = f32(T);
     for (auto* a : {&mean1_, &rstd1_, &mean2_, &rstd2_}) *a = f32(T);
@@ -257,12 +259,9 @@ class GpuModel {
     mm(rec, "q_proj", false, false, t_, h, h, *n1_, h, *wq_, h, *q_, h);
     mm(rec, "k_proj", false, false, t_, kv, h, *n1_, h, *wk_, kv, *k_, kv);
     mm(rec, "v_proj", false, false, t_, kv, h, *n1_, h, *wv_, kv, *v_, kv);
-    // Fused causal attention (flash_attention.h): K and V stay at kv_heads, no expanded copies.
-    const AttentionShape as = attn_shape();
-    rec.region("flash_attention_forward", flash_attention_forward_flops(as), [&] {
-      flash_attention_forward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), attn_->as<bf16>(), lse_->as<float>(), as,
-                              stream_);
-    });
+    // Fused causal attention (attention.h: cuDNN's or ours): K and V stay at kv_heads.
+    attention_.forward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), attn_->as<bf16>(), lse_->as<float>(), stream_,
+                       region(rec));
     rec.region("residual_copy", 0,
                [&] { PPSIM_CUDA_CHECK(cudaMemcpyAsync(x1_->p, x.p, x.bytes, cudaMemcpyDeviceToDevice, stream_)); });
     mm(rec, "o_proj_residual", false, false, t_, h, h, *attn_, h, *wo_, h, *x1_, h, 1.f);
@@ -297,20 +296,9 @@ class GpuModel {
                     rstd2_->as<float>(), dy.as<bf16>(), dx1_->as<bf16>(), t_, h, stream_);
     });
     mm(rec, "o_proj_dgrad", false, true, t_, h, h, *dx1_, h, *wo_, h, *dattn_, h);
-    // Fused attention backward: D = rowsum(dO ∘ O), then dK, dV (GQA groups reduced in the kernel)
-    // and dQ (fp32 atomics), then dQ to bf16.
-    const AttentionShape as = attn_shape();
-    rec.region("flash_attention_backward_prep", 0, [&] {
-      flash_attention_backward_prep(attn_->as<bf16>(), dattn_->as<bf16>(), dvec_->as<float>(), dq_accum_->as<float>(), as,
-                                    stream_);
-    });
-    rec.region("flash_attention_backward", flash_attention_backward_flops(as), [&] {
-      flash_attention_backward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), dattn_->as<bf16>(), lse_->as<float>(),
-                               dvec_->as<float>(), dq_accum_->as<float>(), dk_->as<bf16>(), dv_->as<bf16>(), as,
-                               stream_);
-    });
-    rec.region("flash_attention_dq_convert", 0,
-               [&] { flash_attention_dq_convert(dq_accum_->as<float>(), dq_->as<bf16>(), as, stream_); });
+    // Fused attention backward: dQ, dK and dV (GQA groups reduced), as one or several regions.
+    attention_.backward(q_->as<bf16>(), k_->as<bf16>(), v_->as<bf16>(), attn_->as<bf16>(), dattn_->as<bf16>(),
+                        lse_->as<float>(), dq_->as<bf16>(), dk_->as<bf16>(), dv_->as<bf16>(), stream_, region(rec));
     mm(rec, "q_proj_dgrad", false, true, t_, h, h, *dq_, h, *wq_, h, *dn1_, h);
     mm(rec, "k_proj_dgrad", false, true, t_, h, kv, *dk_, kv, *wk_, kv, *dn1_, h, 1.f);
     mm(rec, "v_proj_dgrad", false, true, t_, h, kv, *dv_, kv, *wv_, kv, *dn1_, h, 1.f);
@@ -368,16 +356,22 @@ class GpuModel {
   }
 
  private:
+  // The attention's kernels as regions of the pass being recorded.
+  static AttentionRegion region(Recorder& rec) {
+    return [&rec](const char* name, double flops, const std::function<void()>& launch) { rec.region(name, flops, launch); };
+  }
+
   using Buf = std::unique_ptr<DevBuf>;
   ModelSpec s_;
   int mb_, seq_, t_;
   cudaStream_t stream_;
   Gemm& gemm_;
+  FusedAttention& attention_;
   int rot_ = 2;
   std::vector<Buf> xs_, dys_, ids_, targets_;
   Buf wq_, wk_, wv_, wo_, w1_, w2_, w3_, table_, w_out_, gain_, bias_;
   Buf gwq_, gwk_, gwv_, gwo_, gw1_, gw2_, gw3_, gw_out_, gtable_, ggain_, gbias_;
-  Buf n1_, q_, k_, v_, attn_, x1_, n2_, u_, up_, g_, y_, lse_, dvec_, dq_accum_, logits_, loss_;
+  Buf n1_, q_, k_, v_, attn_, x1_, n2_, u_, up_, g_, y_, lse_, logits_, loss_;
   Buf dg_, du_, dup_, dn2_, dx1_, dattn_, dq_, dk_, dv_, dn1_, dx_;
   Buf mean1_, rstd1_, mean2_, rstd2_;
 };
@@ -443,15 +437,16 @@ double measure_gemm_peak_tflops(cudaStream_t stream, int sm_count_target) {
 }
 
 // Times every layer's F, B and W on `stream` (a whole GPU's, or a partition's of `sm_count_target`
-// SMs) and fills p's layer timings and kernel table. `step` reports progress (may be empty).
-// Partitions timed at once pass one `sync`: every partition's set-up is done before any timing
-// starts, and all timing ends before any tear-down (whose cudaFree may synchronise the device).
-void time_layers(const CalibrationOptions& opt, cudaStream_t stream, int sm_count_target, Profile& p,
-                 const std::function<void(const std::string&)>& step, std::barrier<>* sync = nullptr) {
+// SMs) and fills p's layer timings and kernel table, the block's attention run by `attention`.
+// `step` reports progress (may be empty). Partitions timed at once pass one `sync`: every
+// partition's set-up is done before any timing starts, and all timing ends before any tear-down
+// (whose cudaFree may synchronise the device).
+void time_layers(const CalibrationOptions& opt, cudaStream_t stream, int sm_count_target, FusedAttention& attention,
+                 Profile& p, const std::function<void(const std::string&)>& step, std::barrier<>* sync = nullptr) {
   const ModelSpec& spec = opt.model;
   Gemm gemm(CUDA_R_16BF);
   gemm.set_sm_count_target(sm_count_target);
-  GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm);
+  GpuModel model(spec, opt.micro_batch_size, opt.sequence_length, stream, gemm, attention);
   Recorder rec(stream);
   if (sync) sync->arrive_and_wait();
   const std::int64_t T = model.tokens();
@@ -591,7 +586,8 @@ AttentionGrads attention_backward_reference(const ref::RefMatrix& q, const ref::
   return g;
 }
 
-std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch) {
+std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch,
+                                         AttentionKind kind) {
   PPSIM_CUDA_CHECK(cudaSetDevice(device));
   const AttentionShape s{batch, seq, heads, kv_heads, head_dim};
   const Eigen::Index T = s.tokens(), hq = Eigen::Index(heads) * head_dim, hk = Eigen::Index(kv_heads) * head_dim;
@@ -604,38 +600,38 @@ std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, in
   auto dq_in = upload(q), dk_in = upload(k), dv_in = upload(v), ddo = upload(dout);
   DevBuf o(std::size_t(T * hq) * sizeof(bf16)), dq(std::size_t(T * hq) * sizeof(bf16));
   DevBuf dk(std::size_t(T * hk) * sizeof(bf16)), dv(std::size_t(T * hk) * sizeof(bf16));
-  DevBuf lse(s.row_stat_floats() * sizeof(float)), dvec(s.row_stat_floats() * sizeof(float));
-  DevBuf acc(s.dq_accum_floats() * sizeof(float));
+  DevBuf stats(s.row_stat_floats() * sizeof(float));
+  // The kernel asked for, or an error: a check must not quietly test the other one.
+  FusedAttention attention(s, to_string(kind), 0);
   cudaStream_t stream = nullptr;
-  flash_attention_forward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), o.as<bf16>(), lse.as<float>(), s,
-                          stream);
+  attention.forward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), o.as<bf16>(), stats.as<float>(), stream);
   PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
-  flash_attention_backward_prep(o.as<bf16>(), ddo->as<bf16>(), dvec.as<float>(), acc.as<float>(), s, stream);
-  flash_attention_backward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), ddo->as<bf16>(), lse.as<float>(),
-                           dvec.as<float>(), acc.as<float>(), dk.as<bf16>(), dv.as<bf16>(), s, stream);
-  flash_attention_dq_convert(acc.as<float>(), dq.as<bf16>(), s, stream);
+  attention.backward(dq_in->as<bf16>(), dk_in->as<bf16>(), dv_in->as<bf16>(), o.as<bf16>(), ddo->as<bf16>(),
+                     stats.as<float>(), dq.as<bf16>(), dk.as<bf16>(), dv.as<bf16>(), stream);
   PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
 
   const AttentionGrads want = attention_backward_reference(q, k, v, dout, heads, kv_heads, seq);
+  const std::string name = kind == AttentionKind::Cudnn ? "cudnn_attention" : "flash_attention";
   const std::string tag = "_d" + std::to_string(head_dim) + "_h" + std::to_string(heads) + "kv" +
                           std::to_string(kv_heads) + "_s" + std::to_string(seq) + "x" + std::to_string(batch);
   // Forward: bf16 output rounding and bf16 P in the PV product. Backward: bf16 P and dS as GEMM
-  // inputs, D from the bf16 O, bf16 outputs; a wrong index or mask gives errors of order 1.
+  // inputs, D from the bf16 O, bf16 outputs; a wrong index or mask gives errors of order 1. The
+  // same tolerances hold cuDNN's kernels, which round at the same places.
   const double fwd_tol = 2e-2, bwd_tol = 5e-2;
   // dQ and dK vanish where a query sees one key (the first position; all of a 1-token sequence):
   // there the GPU's few-ulp rounding must not count as a relative error of order 1e300, so their
   // errors are measured against at least the scale of dV.
   const double floor = 1e-3 * want.dv.cwiseAbs().maxCoeff();
   return {
-      {"flash_attention_forward" + tag,
+      {name + "_forward" + tag,
        ref::relative_error(download(o, T, hq), ref::causal_attention(q, k, v, heads, kv_heads, seq)), fwd_tol},
-      {"flash_attention_dq" + tag, ref::relative_error(download(dq, T, hq), want.dq, floor), bwd_tol},
-      {"flash_attention_dk" + tag, ref::relative_error(download(dk, T, hk), want.dk, floor), bwd_tol},
-      {"flash_attention_dv" + tag, ref::relative_error(download(dv, T, hk), want.dv), bwd_tol},
+      {name + "_dq" + tag, ref::relative_error(download(dq, T, hq), want.dq, floor), bwd_tol},
+      {name + "_dk" + tag, ref::relative_error(download(dk, T, hk), want.dk, floor), bwd_tol},
+      {name + "_dv" + tag, ref::relative_error(download(dv, T, hk), want.dv), bwd_tol},
   };
 }
 
-std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
+std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model, AttentionKind attention) {
   PPSIM_CUDA_CHECK(cudaSetDevice(device));
   cudaStream_t stream = nullptr;  // the default stream, synchronous copies around it
   Gemm gemm(CUDA_R_16BF, 4u << 20);
@@ -758,10 +754,12 @@ std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
     for (Eigen::Index i = 0; i < got.size(); ++i) got.data()[i] = g[static_cast<std::size_t>(i)];
     out.push_back({"embedding_weight_grad", ref::relative_error(got, ref::scatter_add_rows(dy, ids, vocab)), 1e-5});
   }
-  // Fused attention forward and backward with the model's head dim and GQA group size: two
-  // sequences of 200 tokens (partial tiles, masking across tile edges).
+  // The fused attention the calibration times, forward and backward, with the model's head dim and
+  // GQA group size: two sequences of 200 tokens for ours (partial tiles, masking across tile
+  // edges), of 256 for cuDNN's (older cuDNN needs multiples of 128; still two 128-row tiles).
   const int group = model.heads / model.kv_heads;
-  for (auto& c : check_attention(device, model.head_dim(), 2 * group, 2, 200, 2)) out.push_back(std::move(c));
+  const int seq = attention == AttentionKind::Cudnn ? 256 : 200;
+  for (auto& c : check_attention(device, model.head_dim(), 2 * group, 2, seq, 2, attention)) out.push_back(std::move(c));
   // Softmax cross-entropy: the loss, per row, against the reference mean.
   {
     const int rows = 8, vocab = 1000;
@@ -789,6 +787,15 @@ std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model) {
 }
 
 Profile calibrate_cuda(const CalibrationOptions& opt) {
+  // Where the wall time goes, for the summary (the target: a whole model in under 60 s).
+  std::vector<CalibrationPhase> phases;
+  auto clock = std::chrono::steady_clock::now();
+  auto phase_done = [&](const char* what) {
+    const auto now = std::chrono::steady_clock::now();
+    phases.push_back({what, std::chrono::duration<double>(now - clock).count()});
+    clock = now;
+  };
+
   std::string why;
   const int visible = visible_device_count(why);
   if (visible == 0) throw InputError("--device cuda: " + why);
@@ -803,9 +810,10 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
   const ModelSpec& spec = opt.model;
   if (spec.hidden % spec.heads != 0 || spec.heads % spec.kv_heads != 0)
     throw InputError("model '" + spec.name + "': hidden must divide by heads and heads by kv_heads");
-  if (!flash_attention_supported(spec.head_dim()))
-    throw InputError("model '" + spec.name + "': head dim " + std::to_string(spec.head_dim()) +
-                     " has no fused attention kernel on the GPU (compiled for 16, 64, 80, 96, 128)");
+  if (opt.share_of > 0 && opt.partitions > opt.share_of)
+    throw InputError("--partitions " + std::to_string(opt.partitions) + " with --sms 1/" +
+                     std::to_string(opt.share_of) + ": at most " + std::to_string(opt.share_of) +
+                     " partitions of that size fit");
 
   const int dev = gpus.front();
   PPSIM_CUDA_CHECK(cudaSetDevice(dev));
@@ -835,65 +843,86 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
     if (opt.progress) opt.progress(std::min(1.0, done / total), what);
   };
 
-  std::map<std::string, double> errors;
+  // --sms N: the layers run on a partition of N SMs (a green context), as a rank of `ppsim measure
+  // --share-gpu` does; --sms 1/P: on the partition each of P ranks gets there (the same split); with
+  // --partitions K, on K such partitions at once (as K ranks sharing the GPU run, contending for
+  // its memory and L2), merged. The partitions own their streams.
+  const int k = std::max(1, opt.partitions);
+  std::unique_ptr<SmPartitions> partition;
+  std::vector<cudaStream_t> streams;
+  if (opt.share_of > 0)
+    partition = std::make_unique<SmPartitions>(dev, std::max(k, opt.share_of), 0);
+  else if (opt.sms > 0)
+    partition = std::make_unique<SmPartitions>(dev, k, opt.sms);
+  if (partition) {
+    p.device.sms = partition->sms_per_partition();
+    p.device.partitions = k;
+    for (int i = 0; i < k; ++i) streams.push_back(partition->create_stream(i));
+  } else {
+    streams.push_back(nullptr);
+    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[0], cudaStreamNonBlocking));
+  }
+  const cudaStream_t stream = streams.front();
+  phase_done("set-up");
+
+  // The block's fused attention: cuDNN's where it runs this shape (unless --attention own), ours
+  // otherwise; the numerics check and every timed pass use the same one.
+  const AttentionShape shape{opt.micro_batch_size, opt.sequence_length, spec.heads, spec.kv_heads, spec.head_dim()};
+  auto attention = std::make_unique<FusedAttention>(shape, opt.attention, p.device.sms);
+  p.device.attention = to_string(attention->kind());
+  p.device.attention_note = attention->note();
+  phase_done("attention set-up");
+
   if (opt.check_numerics) {
-    for (const auto& c : check_kernels(dev, spec)) {
+    for (const auto& c : check_kernels(dev, spec, attention->kind())) {
       if (c.max_relative_error > c.tolerance)
         throw CudaError("numerics: kernel " + c.name + " differs from the float64 reference by " +
-                        std::to_string(c.max_relative_error) + " (tolerance " + std::to_string(c.tolerance) + ")");
-      KernelProfile k;
-      k.layer = "check";
-      k.pass = "numerics";
-      k.name = c.name;
-      k.max_relative_error = c.max_relative_error;
-      p.kernels.push_back(k);
+                        std::to_string(c.max_relative_error) + " (tolerance " + std::to_string(c.tolerance) + ")" +
+                        (attention->kind() == AttentionKind::Cudnn ? "; --attention own times the in-house kernel instead"
+                                                                   : ""));
+      KernelProfile kp;
+      kp.layer = "check";
+      kp.pass = "numerics";
+      kp.name = c.name;
+      kp.max_relative_error = c.max_relative_error;
+      p.kernels.push_back(kp);
     }
   }
   step("numerics");
+  phase_done("numerics");
 
-  // --sms N: the layers run on a partition of N SMs (a green context), as a rank of `ppsim measure
-  // --share-gpu` does; with --partitions K, on K such partitions at once (as K ranks sharing the
-  // GPU run, contending for its memory and L2), merged. The partitions own their streams.
+  p.device.gemm_peak_tflops = measure_gemm_peak_tflops(stream, p.device.sms);
+  phase_done("GEMM peak");
+
   const std::function<void(const std::string&)> report = [&](const std::string& what) { step(what); };
-  std::unique_ptr<SmPartitions> partition;
-  cudaStream_t stream = nullptr;
-  if (opt.sms > 0) {
-    const int k = std::max(1, opt.partitions);
-    partition = std::make_unique<SmPartitions>(dev, k, opt.sms);
-    p.device.sms = partition->sms_per_partition();
-    p.device.partitions = k;
-    std::vector<cudaStream_t> streams;
-    for (int i = 0; i < k; ++i) streams.push_back(partition->create_stream(i));
-    stream = streams.front();
-    p.device.gemm_peak_tflops = measure_gemm_peak_tflops(stream, p.device.sms);
-    if (k == 1) {
-      time_layers(opt, stream, p.device.sms, p, report);
-    } else {
-      std::vector<Profile> each(static_cast<std::size_t>(k), p);
-      std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
-      std::vector<std::thread> threads;
-      std::barrier<> sync(k);
-      for (int i = 0; i < k; ++i)
-        threads.emplace_back([&, i] {
-          try {
-            PPSIM_CUDA_CHECK(cudaSetDevice(dev));
-            time_layers(opt, streams[i], p.device.sms, each[i], i == 0 ? report : nullptr, &sync);
-          } catch (...) {
-            errors[i] = std::current_exception();
-            sync.arrive_and_drop();  // the others must not wait for this thread at the next barrier
-          }
-        });
-      for (auto& t : threads) t.join();
-      for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
-      p = merge_profiles(each);  // medians of the partitions' medians, mean of their means
-    }
+  if (k == 1) {
+    time_layers(opt, stream, p.device.sms, *attention, p, report);
   } else {
-    PPSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    p.device.gemm_peak_tflops = measure_gemm_peak_tflops(stream, 0);
-    time_layers(opt, stream, 0, p, report);
+    std::vector<Profile> each(static_cast<std::size_t>(k), p);
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
+    std::vector<std::thread> threads;
+    std::barrier<> sync(k);
+    for (int i = 0; i < k; ++i)
+      threads.emplace_back([&, i] {
+        try {
+          PPSIM_CUDA_CHECK(cudaSetDevice(dev));
+          // Partition 0 uses the attention built above; the others their own of the same kind
+          // (a cuDNN handle serves one thread at a time).
+          std::unique_ptr<FusedAttention> mine;
+          if (i > 0) mine = std::make_unique<FusedAttention>(shape, to_string(attention->kind()), p.device.sms);
+          time_layers(opt, streams[i], p.device.sms, i == 0 ? *attention : *mine, each[i], i == 0 ? report : nullptr,
+                      &sync);
+        } catch (...) {
+          errors[i] = std::current_exception();
+          sync.arrive_and_drop();  // the others must not wait for this thread at the next barrier
+        }
+      });
+    for (auto& t : threads) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    p = merge_profiles(each);  // medians of the partitions' medians, mean of their means
   }
-  if (!partition) PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
+  phase_done("layers");
 
   if (!opt.measure_transfers) {
     p.transfer.reason = "transfers not measured (disabled)";
@@ -913,7 +942,11 @@ Profile calibrate_cuda(const CalibrationOptions& opt) {
                  "nccl", "gpu " + std::to_string(gpus[0]) + " -> gpu " + std::to_string(gpus[1]));
   }
   step("transfers");
+  attention.reset();
+  if (!partition) PPSIM_CUDA_CHECK(cudaStreamDestroy(stream));
   partition.reset();
+  phase_done("transfers");
+  p.phases = std::move(phases);
   return p;
 }
 

@@ -1,12 +1,13 @@
 #pragma once
 // The CUDA backend of `ppsim calibrate` (compiled when nvcc exists; NOT YET RUN ON A GPU, see
-// docs/calibration.md): layer passes from cuBLASLt GEMMs, the fused attention of
-// flash_attention.h and the kernels of kernels.h timed with CUDA events, per-kernel numerics
-// against the float64 reference, and an NCCL send/recv sweep.
+// docs/calibration.md): layer passes from cuBLASLt GEMMs, the fused attention of attention.h
+// (cuDNN's or the in-house kernel) and the kernels of kernels.h timed with CUDA events,
+// per-kernel numerics against the float64 reference, and an NCCL send/recv sweep.
 #include <string>
 #include <vector>
 
 #include "calibrate/calibration.h"
+#include "calibrate/cuda/attention.h"
 #include "models/profile.h"
 #include "calibrate/reference.h"
 
@@ -27,12 +28,15 @@ struct KernelCheck {
   double tolerance = 0;  // what bf16 allows for this kernel
 };
 // Runs before any timing in calibrate_cuda; a kernel outside tolerance stops the calibration.
-// Includes check_attention with the model's head dim and GQA group.
-std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model);
+// Includes check_attention of the `attention` kernel with the model's head dim and GQA group.
+std::vector<KernelCheck> check_kernels(int device, const ModelSpec& model, AttentionKind attention);
 
-// The fused attention (flash_attention.h) on random bf16 inputs: forward O and backward dQ, dK, dV
-// against the float64 reference (ref::causal_attention and attention_backward_reference).
-std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch);
+// One fused attention kernel (attention.h: cuDNN's or the in-house one, never silently the other)
+// on random bf16 inputs: forward O and backward dQ, dK, dV against the float64 reference
+// (ref::causal_attention and attention_backward_reference). Throws when that kernel cannot run
+// the shape (e.g. cuDNN missing).
+std::vector<KernelCheck> check_attention(int device, int head_dim, int heads, int kv_heads, int seq, int batch,
+                                         AttentionKind kind);
 
 // float64, plain loops: the gradients of sum(dout ∘ ref::causal_attention(q, k, v, ...)) with
 // respect to q, k and v (same layouts; GQA gradients summed over each group's query heads).

@@ -14,18 +14,31 @@ namespace {
 #define PPSIM_STR2(x) #x
 #define PPSIM_STR(x) PPSIM_STR2(x)
 
+// What to dlopen for each library (in RuntimeLibrary's order), most specific name first, and how
+// to name it in errors. cuBLASLt's soname carries the CUDA major version ppsim was built against;
+// cuDNN and NCCL keep their own.
+struct LibraryNames {
+  const char* title;
+  const char* names[3];
+};
+constexpr int kLibraries = 3;
+const LibraryNames kNames[kLibraries] = {
+    {"cuBLASLt (libcublasLt.so." PPSIM_STR(CUDART_MAJOR_VERSION) ")",
+     {"libcublasLt.so." PPSIM_STR(CUDART_MAJOR_VERSION), "libcublasLt.so", nullptr}},
+    {"NCCL (libnccl.so.2)", {"libnccl.so.2", "libnccl.so", nullptr}},
+    {"cuDNN (libcudnn.so.9)", {"libcudnn.so.9", "libcudnn.so", nullptr}},
+};
+
+int index_of(RuntimeLibrary library) { return static_cast<int>(library); }
+
 struct Opened {
   void* handle = nullptr;
   std::string error;
 };
 
 Opened open_library(RuntimeLibrary library) {
-  // The soname of the toolkit ppsim was built against first.
-  const char* names_cublas[] = {"libcublasLt.so." PPSIM_STR(CUDART_MAJOR_VERSION), "libcublasLt.so", nullptr};
-  const char* names_nccl[] = {"libnccl.so.2", "libnccl.so", nullptr};
-  const char** names = library == RuntimeLibrary::CublasLt ? names_cublas : names_nccl;
   Opened o;
-  for (const char** n = names; *n; ++n) {
+  for (const char* const* n = kNames[index_of(library)].names; *n; ++n) {
     o.handle = ::dlopen(*n, RTLD_NOW | RTLD_LOCAL);
     if (o.handle) return o;
     const char* e = ::dlerror();
@@ -35,30 +48,31 @@ Opened open_library(RuntimeLibrary library) {
 }
 
 const Opened& opened(RuntimeLibrary library) {
-  static std::once_flag once[2];
-  static Opened libs[2];
-  const int i = library == RuntimeLibrary::CublasLt ? 0 : 1;
+  static std::once_flag once[kLibraries];
+  static Opened libs[kLibraries];
+  const int i = index_of(library);
   std::call_once(once[i], [&] { libs[i] = open_library(library); });
   return libs[i];
-}
-
-const char* name_of(RuntimeLibrary library) {
-  return library == RuntimeLibrary::CublasLt ? "cuBLASLt (libcublasLt.so." PPSIM_STR(CUDART_MAJOR_VERSION) ")"
-                                             : "NCCL (libnccl.so.2)";
 }
 
 }  // namespace
 
 void* runtime_symbol(RuntimeLibrary library, const char* symbol) {
   const Opened& lib = opened(library);
+  const char* title = kNames[index_of(library)].title;
   if (!lib.handle)
-    throw CudaError(std::string(name_of(library)) + " could not be loaded: " + lib.error +
+    throw CudaError(std::string(title) + " could not be loaded: " + lib.error +
                     " (install it, or add its folder to LD_LIBRARY_PATH)");
   void* p = ::dlsym(lib.handle, symbol);
-  if (!p) throw CudaError(std::string(name_of(library)) + " has no symbol " + symbol + " (a different version?)");
+  if (!p) throw CudaError(std::string(title) + " has no symbol " + symbol + " (a different version?)");
   return p;
 }
 
 bool runtime_library_available(RuntimeLibrary library) { return opened(library).handle != nullptr; }
+
+std::string runtime_library_error(RuntimeLibrary library) {
+  const Opened& lib = opened(library);
+  return lib.handle ? std::string() : std::string(kNames[index_of(library)].title) + ": " + lib.error;
+}
 
 }  // namespace ppsim::cuda

@@ -18,6 +18,7 @@
 
 #include "calibrate/cuda/check.h"
 #include "calibrate/cuda/cuda_calibrator.h"
+#include "calibrate/cuda/attention.h"
 #include "calibrate/cuda/flash_attention.h"
 #include "measure/cuda/gpu_stage.h"
 #include "calibrate/cuda/sm_partitions.h"
@@ -50,6 +51,7 @@ struct GpuPipeline::Impl {
     int device = 0;
     cudaStream_t compute = nullptr, comm = nullptr;
     std::unique_ptr<cuda::Gemm> gemm;
+    std::unique_ptr<cuda::FusedAttention> attention;  // the blocks' attention, shared by the rank's stages
     ncclComm_t nccl = nullptr;
     cudaEvent_t t0 = nullptr;
     std::vector<int> stages;
@@ -137,6 +139,7 @@ GpuPipeline::Impl::~Impl() {
     cudaSetDevice(ranks[r].device);
     for (int s : ranks[r].stages) stages[s].reset();
     ranks[r].gemm.reset();
+    ranks[r].attention.reset();
     if (ranks[r].nccl) {
       if (broken) ncclCommAbort(ranks[r].nccl);
       else ncclCommDestroy(ranks[r].nccl);
@@ -730,6 +733,12 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     PPSIM_CUDA_CHECK(cudaEventCreate(&rk.t0));
     rk.gemm = std::make_unique<cuda::Gemm>(CUDA_R_16BF);
     if (share_gpu) rk.gemm->set_sm_count_target(I.partitions->sms_per_partition());
+    // cuDNN's fused attention or ours, as `ppsim calibrate --attention` picks it (rank 0 decides
+    // under auto; the others take the same kind, so that every rank runs the same kernel).
+    const std::string request = r == 0 ? options.attention : cuda::to_string(I.ranks[0].attention->kind());
+    rk.attention = std::make_unique<cuda::FusedAttention>(
+        cuda::AttentionShape{micro_batch_size, sequence_length, spec.heads, spec.kv_heads, spec.head_dim()}, request,
+        share_gpu ? I.partitions->sms_per_partition() : 0);
   }
   std::vector<std::vector<int>> ids(M), targets(M);
   for (int m = 0; m < M; ++m) {
@@ -742,7 +751,7 @@ GpuPipeline::GpuPipeline(const Schedule& schedule, const Dag& dag, const ModelSp
     PPSIM_CUDA_CHECK(cudaSetDevice(rk.device));
     const int n = partition.layers_per_stage[s];
     I.stages.push_back(std::make_unique<GpuStage>(spec, micro_batch_size, sequence_length, first, n, s == 0,
-                                                  s == S - 1, M, seed, *rk.gemm, rk.compute, rk.comm));
+                                                  s == S - 1, M, seed, *rk.gemm, *rk.attention, rk.compute, rk.comm));
     rk.stages.push_back(s);  // only once it exists: the destructor resets the stages listed here
     I.stages.back()->set_inputs(s == 0 ? ids : std::vector<std::vector<int>>(),
                                 s == S - 1 ? targets : std::vector<std::vector<int>>());
@@ -801,6 +810,7 @@ MeasuredRun GpuPipeline::run(const MeasureOptions& o) {
     result.notes = std::to_string(I.schedule.ranks) + " ranks on GPUs " + g +
                    ", NCCL send/recv, CUDA-event timing; cross-GPU alignment within " +
                    std::to_string(result.alignment_error_ns / 1000) + " us";
+  result.notes += "; attention: " + attention() + " (" + I.ranks.front().attention->note() + ")";
   return result;
 }
 
@@ -863,6 +873,8 @@ std::vector<float> GpuPipeline::gradient(int stage, const std::string& name) con
 }
 
 const std::vector<std::vector<OpId>>& GpuPipeline::issue_order() const { return impl_->order; }
+
+std::string GpuPipeline::attention() const { return cuda::to_string(impl_->ranks.front().attention->kind()); }
 
 int GpuPipeline::sms_per_rank() const { return impl_->partitions ? impl_->partitions->sms_per_partition() : 0; }
 int GpuPipeline::device_sms() const { return impl_->partitions ? impl_->partitions->device_sms() : 0; }

@@ -83,6 +83,9 @@ class GpuPipeline {
   // Each rank's issue order (compute ops and transfers, as DAG op ids), for tests and debugging.
   const std::vector<std::vector<OpId>>& issue_order() const;
 
+  // The blocks' fused attention every rank runs: "cudnn" or "own" (options.attention decides).
+  std::string attention() const;
+
   // With share_gpu: the SMs each rank runs on, and the whole GPU's; 0 and 0 otherwise.
   int sms_per_rank() const;
   int device_sms() const;

@@ -21,6 +21,7 @@ double GpuPipeline::loss(int) const { return 0; }
 std::vector<std::string> GpuPipeline::gradient_names(int) const { return {}; }
 std::vector<float> GpuPipeline::gradient(int, const std::string&) const { return {}; }
 const std::vector<std::vector<OpId>>& GpuPipeline::issue_order() const { return impl_->order; }
+std::string GpuPipeline::attention() const { return ""; }
 int GpuPipeline::sms_per_rank() const { return 0; }
 int GpuPipeline::device_sms() const { return 0; }
 

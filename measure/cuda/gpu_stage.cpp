@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "calibrate/cuda/check.h"
-#include "calibrate/cuda/flash_attention.h"
 #include "base/error.h"
 
 namespace ppsim::gpu {
@@ -69,10 +68,10 @@ Stash::~Stash() {
 
 GpuStage::GpuStage(const ModelSpec& spec, int micro_batch_size, int sequence_length, int first_block, int blocks,
                    bool has_embedding, bool has_head, int microbatches, std::uint64_t seed, cuda::Gemm& gemm,
-                   cudaStream_t compute, cudaStream_t comm)
+                   cuda::FusedAttention& attention, cudaStream_t compute, cudaStream_t comm)
     : spec_(spec), mb_(micro_batch_size), seq_(sequence_length), t_(micro_batch_size * sequence_length),
       first_block_(first_block), microbatches_(microbatches), has_embedding_(has_embedding), has_head_(has_head),
-      gemm_(gemm), compute_(compute), comm_(comm) {
+      gemm_(gemm), attention_(attention), compute_(compute), comm_(comm) {
   const std::size_t h = spec.hidden, f = spec.ffn_hidden, kv = std::size_t(spec.kv_heads) * spec.head_dim();
   const std::size_t T = t_, V = spec.vocab;
   const float sh = 1.f / std::sqrt(float(h)), sf = 1.f / std::sqrt(float(f));
@@ -107,10 +106,7 @@ GpuStage::GpuStage(const ModelSpec& spec, int micro_batch_size, int sequence_len
     ggf_ = f32(h), gbf_ = f32(h), gw_out_ = b16(V * h);
     losses_ = f32(std::size_t(microbatches) * T);
   }
-  if (blocks > 0) {
-    const cuda::AttentionShape as{mb_, seq_, spec.heads, spec.kv_heads, spec.head_dim()};
-    dg_ = b16(T * f), dattn_ = b16(T * h), dvec_ = f32(as.row_stat_floats()), dq_accum_ = f32(as.dq_accum_floats());
-  }
+  if (blocks > 0) dg_ = b16(T * f), dattn_ = b16(T * h);
   PPSIM_CUDA_CHECK(cudaDeviceSynchronize());
   zero_grads();
 }
@@ -224,9 +220,8 @@ void GpuStage::block_forward(int bi, Stash& s) {
   mm(false, false, t_, h, h, st.n1, h, w.wq, h, st.q, h);
   mm(false, false, t_, kv, h, st.n1, h, w.wk, kv, st.k, kv);
   mm(false, false, t_, kv, h, st.n1, h, w.wv, kv, st.v, kv);
-  const cuda::AttentionShape as{mb_, seq_, spec_.heads, spec_.kv_heads, spec_.head_dim()};
-  cuda::flash_attention_forward(st.q.as<bf16>(), st.k.as<bf16>(), st.v.as<bf16>(), st.attn.as<bf16>(),
-                                st.lse.as<float>(), as, compute_);
+  attention_.forward(st.q.as<bf16>(), st.k.as<bf16>(), st.v.as<bf16>(), st.attn.as<bf16>(), st.lse.as<float>(),
+                     compute_);
   PPSIM_CUDA_CHECK(cudaMemcpyAsync(st.x1.get(), x.get(), x.bytes(), cudaMemcpyDeviceToDevice, compute_));
   mm(false, false, t_, h, h, st.attn, h, w.wo, h, st.x1, h, 1.f);
   cuda::norm_forward(ln(), st.x1.as<bf16>(), w.g2.as<float>(), w.b2.as<float>(), st.n2.as<bf16>(),
@@ -254,13 +249,8 @@ void GpuStage::block_backward_input(int bi, Stash& s) {
   cuda::norm_backward(ln(), st.dn2.as<bf16>(), st.x1.as<bf16>(), w.g2.as<float>(), st.mean2.as<float>(),
                       st.rstd2.as<float>(), dy.as<bf16>(), st.dx1.as<bf16>(), t_, h, compute_);
   mm(false, true, t_, h, h, st.dx1, h, w.wo, h, dattn_, h);
-  const cuda::AttentionShape as{mb_, seq_, spec_.heads, spec_.kv_heads, spec_.head_dim()};
-  cuda::flash_attention_backward_prep(st.attn.as<bf16>(), dattn_.as<bf16>(), dvec_.as<float>(),
-                                      dq_accum_.as<float>(), as, compute_);
-  cuda::flash_attention_backward(st.q.as<bf16>(), st.k.as<bf16>(), st.v.as<bf16>(), dattn_.as<bf16>(),
-                                 st.lse.as<float>(), dvec_.as<float>(), dq_accum_.as<float>(), st.dk.as<bf16>(),
-                                 st.dv.as<bf16>(), as, compute_);
-  cuda::flash_attention_dq_convert(dq_accum_.as<float>(), st.dq.as<bf16>(), as, compute_);
+  attention_.backward(st.q.as<bf16>(), st.k.as<bf16>(), st.v.as<bf16>(), st.attn.as<bf16>(), dattn_.as<bf16>(),
+                      st.lse.as<float>(), st.dq.as<bf16>(), st.dk.as<bf16>(), st.dv.as<bf16>(), compute_);
   mm(false, true, t_, h, h, st.dq, h, w.wq, h, st.dn1, h);
   mm(false, true, t_, h, kv, st.dk, kv, w.wk, kv, st.dn1, h, 1.f);
   mm(false, true, t_, h, kv, st.dv, kv, w.wv, kv, st.dn1, h, 1.f);

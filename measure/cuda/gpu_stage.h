@@ -1,9 +1,10 @@
 #pragma once
 // One virtual stage (model chunk) of a real model on one GPU, for `ppsim measure --device cuda`:
 // its layers (the embedding on the first stage, a run of transformer blocks, the final norm + LM
-// head + loss on the last) in bf16, with the CUDA calibration kernels (gemm.h, kernels.h,
-// flash_attention.h) doing exactly the passes calibrate/cuda/cuda_calibrator.cpp times, and one
-// stash per micro-batch in flight. Internal to the GPU runner (uses CUDA types); NOT YET RUN ON A GPU.
+// head + loss on the last) in bf16, with the CUDA calibration kernels (gemm.h, kernels.h, and the
+// fused attention of attention.h: cuDNN's or the in-house one) doing exactly the passes
+// calibrate/cuda/cuda_calibrator.cpp times, and one stash per micro-batch in flight. Internal to
+// the GPU runner (uses CUDA types); NOT YET RUN ON A GPU.
 //
 // Buffers: weights bf16; weight gradients accumulate across micro-batches like the calibration
 // kernels do: GEMM weight gradients in bf16 (cuBLASLt with beta = 1, fp32 arithmetic), norm and
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "calibrate/cuda/attention.h"
 #include "calibrate/cuda/gemm.h"
 #include "calibrate/cuda/kernels.h"
 #include "models/model_spec.h"
@@ -46,7 +48,8 @@ class DeviceBuffer {
 
 // What one micro-batch leaves behind between its F, B and W on one stage.
 struct BlockStash {
-  DeviceBuffer n1, q, k, v, attn, lse, x1, n2, u, up, g, mean1, rstd1, mean2, rstd2;  // forward
+  DeviceBuffer n1, q, k, v, attn, lse, x1, n2, u, up, g, mean1, rstd1, mean2, rstd2;  // forward (lse: the
+                                                                                        // attention's row stats)
   DeviceBuffer dq, dk, dv, dx1, du, dup, dn1, dn2;                                     // backward input, for W
 };
 struct Stash {
@@ -69,10 +72,11 @@ struct Stash {
 class GpuStage {
  public:
   // Allocates on the current device. Layer weights are seeded by their index in the model, so any
-  // partition of the same model holds the same weights.
+  // partition of the same model holds the same weights. `gemm` and `attention` are the rank's,
+  // shared by its stages (their passes run one at a time on the rank's compute stream).
   GpuStage(const ModelSpec& spec, int micro_batch_size, int sequence_length, int first_block, int blocks,
            bool has_embedding, bool has_head, int microbatches, std::uint64_t seed, cuda::Gemm& gemm,
-           cudaStream_t compute, cudaStream_t comm);
+           cuda::FusedAttention& attention, cudaStream_t compute, cudaStream_t comm);
 
   // Token ids and targets of every micro-batch, uploaded once (embedding / head stage only).
   void set_inputs(const std::vector<std::vector<int>>& ids, const std::vector<std::vector<int>>& targets);
@@ -122,12 +126,13 @@ class GpuStage {
   int mb_, seq_, t_, first_block_, microbatches_;
   bool has_embedding_, has_head_;
   cuda::Gemm& gemm_;
+  cuda::FusedAttention& attention_;
   cudaStream_t compute_, comm_;
   std::vector<BlockWeights> blocks_;
   DeviceBuffer table_, gtable_;                                  // embedding
   DeviceBuffer gf_, bf_, w_out_, ggf_, gbf_, gw_out_, losses_;   // head; losses_ = [M, tokens] fp32
   std::vector<DeviceBuffer> ids_, targets_;                      // per micro-batch
-  DeviceBuffer dg_, dattn_, dvec_, dq_accum_;                    // B scratch (one B at a time per stream)
+  DeviceBuffer dg_, dattn_;                                      // B scratch (one B at a time per stream)
   std::vector<std::unique_ptr<Stash>> pool_;
   std::map<int, std::unique_ptr<Stash>> live_;
 };

@@ -28,5 +28,21 @@ TEST(CalibrationSummary, ComparesKernelsWithTheGemmPeak) {
   EXPECT_TRUE(std::regex_search(t2, std::regex("embedding +forward +- +0\\.1 "))) << t2;
 }
 
+// Which attention kernel ran, and the wall time with where it went.
+TEST(CalibrationSummary, NamesTheAttentionAndTheWallTime) {
+  Profile p = test::sample_profile();
+  std::string text = summary_table(p);
+  EXPECT_NE(text.find("attention: cudnn (cuDNN 9.19.0 fused flash attention (graph API))\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("wall time: 12.5 s\n"), std::string::npos) << text;
+  p.phases = {{"numerics", 0.7}, {"layers", 2.0}};
+  text = summary_table(p);
+  EXPECT_NE(text.find("wall time: 12.5 s (numerics 0.7 s, layers 2.0 s)\n"), std::string::npos) << text;
+  p.device.attention.clear();
+  p.calibration_wall_s = 0;
+  text = summary_table(p);
+  EXPECT_EQ(text.find("attention:"), std::string::npos) << text;
+  EXPECT_EQ(text.find("wall time"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace ppsim

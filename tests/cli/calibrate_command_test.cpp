@@ -38,6 +38,8 @@ TEST(CalibrateCommand, CpuRunWritesProfile) {
   EXPECT_EQ(p.sequence_length, 32);
   EXPECT_EQ(p.repeats, 2);
   EXPECT_EQ(p.requested_dtype, "bf16");
+  EXPECT_GT(p.calibration_wall_s, 0.0);  // the run's wall time, also printed
+  EXPECT_NE(stdout_text.find("wall time: "), std::string::npos) << stdout_text;
   std::filesystem::remove(out);
 }
 
@@ -53,11 +55,19 @@ TEST(CalibrateCommand, ErrorsLeaveNoFile) {
   EXPECT_NE(run({"--device", "cpu", "--sms", "8", "--out", out}), 0);  // SM partitions are a GPU's
   EXPECT_NE(run({"--device", "cpu", "--sms", "-8", "--out", out}), 0);
   EXPECT_NE(run({"--device", "cpu", "--partitions", "2", "--out", out}), 0);  // needs --sms
+  EXPECT_NE(run({"--device", "cpu", "--sms", "1/2", "--out", out}), 0);      // a GPU's too
+  EXPECT_NE(run({"--device", "cuda", "--sms", "1/0", "--out", out}), 0);     // malformed, before any GPU is asked
+  EXPECT_NE(run({"--device", "cuda", "--sms", "1/x", "--out", out}), 0);
+  EXPECT_NE(run({"--device", "cuda", "--sms", "64x", "--out", out}), 0);
+  EXPECT_NE(run({"--device", "cuda", "--attention", "flash3", "--out", out}), 0);
+  EXPECT_NE(run({"--device", "cpu", "--attention", "own", "--out", out}), 0);  // the GPU's attention kernels
   EXPECT_NE(run({"--device", "cpu", "--sequence-length", "16", "--repeats", "1", "--out", "/nonexistent/dir/p.yaml"}),
             0);
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("no-such-model"), std::string::npos) << err;
   EXPECT_NE(err.find("int8"), std::string::npos) << err;
+  EXPECT_NE(err.find("--sms: '1/x'"), std::string::npos) << err;
+  EXPECT_NE(err.find("--attention: 'flash3' (expected cudnn or own)"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

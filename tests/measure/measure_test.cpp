@@ -193,6 +193,12 @@ TEST(Measure, CommandMeasuresComparesAndRejectsBadInput) {
   r = ppsim("measure " + cfg + " --share-gpu --json " + (dir / "x.json").string());
   EXPECT_EQ(r.code, 2);  // a flag that needs another: usage
   EXPECT_NE(r.out.find("--share-gpu: only with --device cuda"), std::string::npos) << r.out;
+  r = ppsim("measure " + cfg + " --attention own --json " + (dir / "x.json").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--attention: only with --device cuda"), std::string::npos) << r.out;
+  r = ppsim("measure " + cfg + " --device cuda --attention flash3 --json " + (dir / "x.json").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--attention: 'flash3' (expected cudnn or own)"), std::string::npos) << r.out;
   std::string why;
   if (visible_gpu_count(why) == 0) {
     r = ppsim("measure " + cfg + " --device cuda --share-gpu --json " + (dir / "x.json").string());

@@ -50,6 +50,9 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.device.sms, 64);
   EXPECT_EQ(q.device.partitions, 2);
   EXPECT_EQ(q.device.gemm_peak_tflops, 700.0);
+  EXPECT_EQ(q.device.attention, "cudnn");
+  EXPECT_EQ(q.device.attention_note, p.device.attention_note);
+  EXPECT_EQ(q.calibration_wall_s, 12.5);
   EXPECT_EQ(q.model.name, "tiny");
   EXPECT_EQ(q.model.hidden, 256);
   EXPECT_EQ(q.model.kv_heads, 2);
@@ -77,6 +80,22 @@ TEST(Profile, RoundTripIsExact) {
   EXPECT_EQ(q.transfer.samples[1].seconds, 3.3e-5);
   // Saving what was loaded gives the same text.
   EXPECT_EQ(profile_to_yaml(q), profile_to_yaml(p));
+}
+
+// Fields added later (the attention kernel, the wall time) are optional: a profile written before
+// them loads with them empty, and saving it again does not invent them.
+TEST(Profile, ProfilesWithoutLaterFieldsStillLoad) {
+  Profile p = test::sample_profile();
+  p.device.attention.clear();
+  p.device.attention_note.clear();
+  p.calibration_wall_s = 0;
+  const std::string text = profile_to_yaml(p);
+  EXPECT_EQ(text.find("attention"), std::string::npos) << text;
+  EXPECT_EQ(text.find("calibration_wall_s"), std::string::npos) << text;
+  const Profile q = parse_profile(text, "old.yaml");
+  EXPECT_TRUE(q.device.attention.empty());
+  EXPECT_EQ(q.calibration_wall_s, 0.0);
+  EXPECT_EQ(profile_to_yaml(q), text);
 }
 
 TEST(Profile, UnmeasuredTransferRoundTrips) {
@@ -185,29 +204,33 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   expect_error("schema_version: 1", "schema_version: 7",
                "bad.yaml:1:17: schema_version: must be 1, the version this ppsim reads (got '7')");
   expect_error("kind: cuda", "kind: tpu",
-               "bad.yaml:4:9: device.kind: must be one of cpu, cuda (got 'tpu')");
+               "bad.yaml:5:9: device.kind: must be one of cpu, cuda (got 'tpu')");
   expect_error("sms: 64", "sms: -8",
-               "bad.yaml:12:8: device.sms: must be a non-negative integer (got '-8')");
+               "bad.yaml:13:8: device.sms: must be a non-negative integer (got '-8')");
   expect_error("partitions: 2", "partitions: -1",
-               "bad.yaml:13:15: device.partitions: must be a non-negative integer (got '-1')");
+               "bad.yaml:14:15: device.partitions: must be a non-negative integer (got '-1')");
   expect_error("gemm_peak_tflops: 700", "gemm_peak_tflops: -1",
-               "bad.yaml:14:21: device.gemm_peak_tflops: must be a non-negative number (got '-1')");
+               "bad.yaml:15:21: device.gemm_peak_tflops: must be a non-negative number (got '-1')");
   expect_error("mean_ns: 1040", "mean_ns: -5",
-               "bad.yaml:42:24: layers.block.forward.mean_ns: must be a non-negative integer (got '-5')");
+               "bad.yaml:45:24: layers.block.forward.mean_ns: must be a non-negative integer (got '-5')");
   expect_error("hidden: 256", "hidden: lots",
-               "bad.yaml:19:13: configuration.model.hidden: must be a non-negative integer (got 'lots')");
+               "bad.yaml:22:13: configuration.model.hidden: must be a non-negative integer (got 'lots')");
   expect_error("dtype: bf16", "dtype: int4",
-               "bad.yaml:29:10: configuration.dtype: must be one of bf16, fp16, fp32 (got 'int4')");
+               "bad.yaml:32:10: configuration.dtype: must be one of bf16, fp16, fp32 (got 'int4')");
   expect_error("norm: rmsnorm", "norm: batchnorm",
-               "bad.yaml:25:11: configuration.model.norm: must be one of layernorm, rmsnorm (got 'batchnorm')");
+               "bad.yaml:28:11: configuration.model.norm: must be one of layernorm, rmsnorm (got 'batchnorm')");
   expect_error("median_ns: 1000, p10_ns: 900", "median_ns: 800, p10_ns: 900",
-               "bad.yaml:42:14: layers.block.forward: must have p10_ns <= median_ns <= p90_ns (got 900, 800, 1100)");
+               "bad.yaml:45:14: layers.block.forward: must have p10_ns <= median_ns <= p90_ns (got 900, 800, 1100)");
   expect_error("gradient_bytes: 131072\n    stash_bytes: 99999", "stash_bytes: 99999",
-               "bad.yaml:42:5: layers.block.gradient_bytes: missing required key");
+               "bad.yaml:45:5: layers.block.gradient_bytes: missing required key");
   expect_error("beta_bytes_per_s: 4.5e+10", "beta_bytes_per_s: -1",
-               "bad.yaml:65:21: transfer.beta_bytes_per_s: must be a positive number (got '-1')");
+               "bad.yaml:68:21: transfer.beta_bytes_per_s: must be a positive number (got '-1')");
   expect_error("schema_version: 1", "schema_version: [1",
                "bad.yaml:2:14: malformed YAML: end of sequence flow not found");
+  expect_error("attention: cudnn", "attention: flash3",
+               "bad.yaml:16:14: device.attention: must be one of cudnn, own (got 'flash3')");
+  expect_error("calibration_wall_s: 12.5", "calibration_wall_s: -1",
+               "bad.yaml:3:21: calibration_wall_s: must be a non-negative number (got '-1')");
 }
 
 TEST(Profile, MissingFileAndUnwritablePath) {

@@ -7,7 +7,9 @@ namespace ppsim::test {
 inline Profile sample_profile() {
   Profile p;
   p.ppsim_version = "0.1.0";
-  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64, 2, 700.0};
+  p.device = {"cuda", "NVIDIA H100 80GB HBM3", 2, 1, "550.54.15", "13.0", 1980, 2619, 64, 2, 700.0,
+              "cudnn", "cuDNN 9.19.0 fused flash attention (graph API)"};
+  p.calibration_wall_s = 12.5;
   p.model.name = "tiny";
   p.model.layers = 4;
   p.model.hidden = 256;
