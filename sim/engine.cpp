@@ -1,6 +1,8 @@
 #include "sim/engine.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace ppsim {
 namespace {
@@ -13,8 +15,9 @@ namespace {
 // touches memory near the cursors (cache-friendly at any pipeline size).
 class Replay {
  public:
-  explicit Replay(const Dag& dag)
+  Replay(const Dag& dag, std::span<const TimeNs> durations)
       : dag_(dag),
+        durations_(durations),
         t_(*dag.table),
         pending_(dag.in_degree),
         link_free_(t_.resources.size(), 0),
@@ -50,7 +53,7 @@ class Replay {
  private:
   // Runs compute op v (all its inputs are in) and the transfers it starts; returns the ops done.
   std::size_t run_op(OpId v) {
-    tl_.end[v] = tl_.start[v] + t_.ops[v].duration;
+    tl_.end[v] = tl_.start[v] + duration(v);
     std::size_t done = 1;
     if (const OpId next = dag_.next_on_rank(v); next != kNoOp) arrive(next, tl_.end[v], v);
     for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) {
@@ -64,7 +67,7 @@ class Replay {
       const bool waited = link_free_[link] > tl_.end[v];
       tl_.start[w] = waited ? link_free_[link] : tl_.end[v];
       tl_.cause[w] = waited ? last_on_link_[link] : v;
-      tl_.end[w] = link_free_[link] = tl_.start[w] + t_.ops[w].duration;
+      tl_.end[w] = link_free_[link] = tl_.start[w] + duration(w);
       last_on_link_[link] = w;
       pending_[w] = 0;
       ++done;
@@ -88,7 +91,10 @@ class Replay {
     }
   }
 
+  TimeNs duration(OpId v) const { return durations_.empty() ? t_.ops[v].duration : durations_[v]; }
+
   const Dag& dag_;
+  std::span<const TimeNs> durations_;  // empty: the op table's
   const OpTable& t_;
   Timeline tl_;
   std::vector<OpId> pending_;          // inputs not yet arrived, per op
@@ -101,6 +107,13 @@ class Replay {
 
 }  // namespace
 
-Timeline simulate(const Dag& dag) { return Replay(dag).run(); }
+Timeline simulate(const Dag& dag) { return Replay(dag, {}).run(); }
+
+Timeline simulate(const Dag& dag, std::span<const TimeNs> durations) {
+  if (durations.size() != dag.table->ops.size())
+    throw std::invalid_argument("simulate: " + std::to_string(durations.size()) + " durations for " +
+                                std::to_string(dag.table->ops.size()) + " ops");
+  return Replay(dag, durations).run();
+}
 
 }  // namespace ppsim

@@ -3,6 +3,8 @@
 // DAG's order edges); each directional link runs its transfers one at a time, first come first
 // served (ties by op id). An op starts when its inputs have arrived and its resource is free.
 // The engine only produces the timeline: statistics belong to sim/metrics.h.
+#include <span>
+
 #include "sim/dag.h"
 #include "sim/timeline.h"
 
@@ -11,5 +13,9 @@ namespace ppsim {
 // Replays the DAG; deterministic bit for bit. A cyclic DAG (a deadlocking schedule) is reported
 // with DeadlockError before any timeline exists: the replay stops when nothing can move.
 Timeline simulate(const Dag& dag);
+
+// The same replay with every op's duration taken from `durations` (one per op, in op order)
+// instead of the op table: jitter replays and what-if studies re-time one DAG many times.
+Timeline simulate(const Dag& dag, std::span<const TimeNs> durations);
 
 }  // namespace ppsim
