@@ -77,6 +77,40 @@ void emit_transfer(YAML::Emitter& out, const char* key, const TransferProfile& t
   out << YAML::EndMap;
 }
 
+void emit_stage_times(YAML::Emitter& out, const StageTimesProfile& st) {
+  out << YAML::Key << "stage_times" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "source" << YAML::Value << YAML::DoubleQuoted << st.source;
+  out << YAML::Key << "partition" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "layers" << YAML::Value << YAML::Flow << st.layers_per_stage;
+  out << YAML::Key << "embedding_stage" << YAML::Value << st.embedding_stage;
+  out << YAML::Key << "head_stage" << YAML::Value << st.head_stage;
+  out << YAML::EndMap;
+  out << YAML::Key << "backward_split" << YAML::Value << st.backward_split;
+  out << YAML::Key << "stages" << YAML::Value << YAML::BeginSeq;
+  for (const StageTiming& s : st.stages) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "forward" << YAML::Value;
+    emit_timing(out, s.forward);
+    out << YAML::Key << "backward_input" << YAML::Value;
+    emit_timing(out, s.backward_input);
+    out << YAML::Key << "backward_weight" << YAML::Value;
+    emit_timing(out, s.backward_weight);
+    out << YAML::Key << "samples" << YAML::Value << s.samples;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "hops" << YAML::Value << YAML::BeginSeq;
+  for (const HopTiming& h : st.hops) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "boundary" << YAML::Value << h.boundary;
+    out << YAML::Key << "median_ns" << YAML::Value << h.median_ns;
+    out << YAML::Key << "samples" << YAML::Value << h.samples;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+}
+
 // Reading with errors that name the file, the line and the key.
 class Reader {
  public:
@@ -190,6 +224,55 @@ TransferProfile read_transfer(const Reader& r, const YAML::Node& root, const std
   return out;
 }
 
+StageTimesProfile read_stage_times(const Reader& r, const YAML::Node& root) {
+  const YAML::Node n = r.map(root, "stage_times", "");
+  const std::string p = "stage_times.";
+  StageTimesProfile st;
+  st.source = r.get_or<std::string>(n, "source", p, "");
+  const YAML::Node part = r.map(n, "partition", p);
+  const YAML::Node layers = r.child(part, "layers", p + "partition.");
+  if (!layers.IsSequence()) r.fail(layers, "'" + p + "partition.layers' must be a list");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    int v = -1;
+    if (!layers[i].IsScalar() || !YAML::convert<int>::decode(layers[i], v) || v < 0)
+      r.fail(layers[i], "'" + p + "partition.layers[" + std::to_string(i) + "]' must be a block count");
+    st.layers_per_stage.push_back(v);
+  }
+  st.embedding_stage = r.get_or<int>(part, "embedding_stage", p + "partition.", 0);
+  st.head_stage = r.get_or<int>(part, "head_stage", p + "partition.", -1);
+  st.backward_split = r.get_or<std::string>(n, "backward_split", p, "measured");
+  if (st.backward_split != "measured" && st.backward_split != "flops")
+    r.fail(n["backward_split"], "'" + p + "backward_split' must be measured or flops, not '" + st.backward_split + "'");
+  const YAML::Node stages = r.child(n, "stages", p);
+  if (!stages.IsSequence()) r.fail(stages, "'" + p + "stages' must be a list");
+  if (stages.size() != st.layers_per_stage.size())
+    r.fail(stages, "'" + p + "stages' has " + std::to_string(stages.size()) + " entries but the partition has " +
+                       std::to_string(st.layers_per_stage.size()) + " stages");
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const std::string sp = p + "stages[" + std::to_string(i) + "].";
+    StageTiming s;
+    s.forward = read_timing(r, stages[i], "forward", sp);
+    s.backward_input = read_timing(r, stages[i], "backward_input", sp);
+    s.backward_weight = read_timing(r, stages[i], "backward_weight", sp);
+    s.samples = r.get_or<std::int64_t>(stages[i], "samples", sp, 0);
+    st.stages.push_back(s);
+  }
+  if (n["hops"].IsDefined()) {
+    const YAML::Node hops = n["hops"];
+    if (!hops.IsSequence()) r.fail(hops, "'" + p + "hops' must be a list");
+    for (std::size_t i = 0; i < hops.size(); ++i) {
+      const std::string hp = p + "hops[" + std::to_string(i) + "].";
+      HopTiming h{r.non_negative<int>(hops[i], "boundary", hp), r.non_negative<TimeNs>(hops[i], "median_ns", hp),
+                  r.get_or<std::int64_t>(hops[i], "samples", hp, 0)};
+      if (h.boundary + 1 >= static_cast<int>(st.stages.size()))
+        r.fail(hops[i], "'" + hp + "boundary' " + std::to_string(h.boundary) + " is not between two of the " +
+                            std::to_string(st.stages.size()) + " stages");
+      st.hops.push_back(h);
+    }
+  }
+  return st;
+}
+
 }  // namespace
 
 DType parse_dtype(const std::string& text, const std::string& what) {
@@ -266,6 +349,7 @@ std::string profile_to_yaml(const Profile& p) {
 
   emit_transfer(out, "transfer", p.transfer);
   if (p.inter_node) emit_transfer(out, "inter_node", *p.inter_node);
+  if (p.stage_times) emit_stage_times(out, *p.stage_times);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -364,6 +448,7 @@ Profile parse_profile(const std::string& text, const std::string& name) {
 
   p.transfer = read_transfer(r, root, "transfer");
   if (root["inter_node"].IsDefined()) p.inter_node = read_transfer(r, root, "inter_node");
+  if (root["stage_times"].IsDefined()) p.stage_times = read_stage_times(r, root);
   return p;
 }
 
@@ -412,14 +497,16 @@ void fit_transfer(TransferProfile& t, std::vector<TransferSample> samples, std::
 
 const char* to_string(ProfileStatistic s) { return s == ProfileStatistic::Mean ? "mean" : "median"; }
 
+TimeNs pick_time(const Timing& t, ProfileStatistic statistic) {
+  return statistic == ProfileStatistic::Mean && t.mean_ns > 0 ? t.mean_ns : t.median_ns;
+}
+
 MeasuredLayerTimes to_layer_times(const Profile& p, ProfileStatistic statistic) {
   MeasuredLayerTimes m;
   m.statistic = statistic;
   auto pick = [&](const Timing& t) {
-    if (statistic == ProfileStatistic::Median) return t.median_ns;
-    if (t.mean_ns > 0) return t.mean_ns;
-    m.means_missing = m.means_missing || t.median_ns > 0;
-    return t.median_ns;
+    m.means_missing = m.means_missing || (statistic == ProfileStatistic::Mean && t.mean_ns == 0 && t.median_ns > 0);
+    return pick_time(t, statistic);
   };
   auto pass = [&](const LayerProfile& l) {
     return PassTimes{pick(l.forward), pick(l.backward_input), pick(l.backward_weight)};
