@@ -27,7 +27,11 @@ void JsonInputStream::refill() {
     int code = Z_OK;
     const char* message = gzerror(file_, &code);
     // Z_BUF_ERROR at the end is a .gz cut short; Z_DATA_ERROR a corrupt one.
-    if (code != Z_OK && code != Z_STREAM_END) error_ = message ? message : "decompression failed";
+    if (code != Z_OK && code != Z_STREAM_END) {
+      error_ = message ? message : "decompression failed";
+      // zlib puts the path in front; the caller names the file itself.
+      if (const std::size_t colon = error_.rfind(": "); colon != std::string::npos) error_ = error_.substr(colon + 2);
+    }
   }
   pos_ = buffer_.data();
   end_ = pos_ + (n > 0 ? n : 0);

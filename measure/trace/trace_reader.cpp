@@ -54,7 +54,7 @@ class Handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Handler> 
   bool StartObject() {
     ++depth_;
     if (depth_ == 3 && in_events_) {
-      event_.clear(in_.Tell() - 1);
+      event_.clear(in_.Tell());  // the iterative parser calls StartObject before taking the '{'
       in_event_ = true;
     } else if (depth_ == 4 && in_event_ && key_ == "args") {
       in_args_ = true;

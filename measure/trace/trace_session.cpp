@@ -74,7 +74,8 @@ RunInfo describe_traced(const TraceRequest& request, const Schedule& s, const st
   if (request.config) {
     info = describe_run(*request.config, s, times_source);
   } else {
-    info.config_source = "the traces";
+    info.config_source.clear();
+    for (const std::string& in : request.inputs) info.config_source += (info.config_source.empty() ? "" : " ") + in;
     info.ranks = s.ranks;
     info.microbatches = s.microbatches;
     info.chunks = s.chunks;
@@ -126,7 +127,7 @@ TraceOutcome run_trace(const TraceRequest& request) {
   }
 
   const std::string step_words = out.step >= 0 ? "ProfilerStep#" + std::to_string(out.step) : "the whole trace";
-  out.run = build_traced_run(out.ops, expected, std::to_string(P) + " ranks, " + step_words);
+  out.run = build_traced_run(out.ops, expected, std::to_string(P) + (P == 1 ? " rank, " : " ranks, ") + step_words);
   TracedRun& run = *out.run;
   out.notes.insert(out.notes.end(), run.notes.begin(), run.notes.end());
 
