@@ -215,3 +215,40 @@ inline std::vector<FakeRank> trace_of(const SimulationResult& sim, const FromSim
 }
 
 }  // namespace ppsim::test
+
+namespace ppsim::test {
+
+// A large trace written as it is generated (never whole in memory): `cpu_ops` CPU-op events with
+// nested args (what the reader must skip) and one kernel with its launch every `kernel_every` of
+// them, for the bounded-memory test and the reader's benchmark. Returns the bytes written.
+inline std::size_t write_large_trace(const std::string& path, std::size_t cpu_ops, std::size_t kernel_every) {
+  std::ofstream out(path, std::ios::binary);
+  std::size_t bytes = 0;
+  auto put = [&](const std::string& s) {
+    out << s;
+    bytes += s.size();
+  };
+  put("{\"schemaVersion\": 1, \"distributedInfo\": {\"backend\": \"nccl\", \"rank\": 0, \"world_size\": 1},\n"
+      "\"traceEvents\": [\n{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#1\", \"pid\": 1, \"tid\": 1, "
+      "\"ts\": " + us(kBase) + ", \"dur\": " + us(static_cast<TimeNs>(cpu_ops) * 1000 + 1000) + "}");
+  std::string line;
+  for (std::size_t i = 0; i < cpu_ops; ++i) {
+    const TimeNs t = kBase + static_cast<TimeNs>(i) * 1000;
+    line = ",\n{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \"aten::addmm\", \"pid\": 1, \"tid\": 1, \"ts\": " + us(t) +
+           ", \"dur\": 0.800, \"args\": {\"External id\": " + std::to_string(i) +
+           ", \"Input Dims\": [[4096, 1024], [1024, 4096], []], \"Input type\": [\"c10::BFloat16\", \"c10::BFloat16\", \"Scalar\"], "
+           "\"Sequence number\": " + std::to_string(i) + ", \"Fwd thread id\": 0}}";
+    if (i % kernel_every == 0) {
+      line += ",\n{\"ph\": \"X\", \"cat\": \"cuda_runtime\", \"name\": \"cudaLaunchKernel\", \"pid\": 1, \"tid\": 1, \"ts\": " +
+              us(t + 100) + ", \"dur\": 0.300, \"args\": {\"correlation\": " + std::to_string(i) + "}}";
+      line += ",\n{\"ph\": \"X\", \"cat\": \"kernel\", \"name\": \"sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n_tilesize128x128x64\", "
+              "\"pid\": 0, \"tid\": 7, \"ts\": " + us(t + 500) + ", \"dur\": 0.400, \"args\": {\"stream\": 7, \"correlation\": " +
+              std::to_string(i) + ", \"grid\": [132, 1, 1], \"block\": [384, 1, 1]}}";
+    }
+    put(line);
+  }
+  put("\n]}\n");
+  return bytes;
+}
+
+}  // namespace ppsim::test
