@@ -226,7 +226,7 @@ std::string render_trace_json(const TraceOutcome& o) {
   }
   w.end_array();
   write_gpu_json(w, o.gpu);
-  w.key("ops").begin_array();
+  w.key("ops_found").begin_array();  // not "ops": `ppsim compare` reads a top-level "ops" as a timeline
   for (const RankOps& r : o.ops) {
     w.begin_object();
     w.field("ops", static_cast<std::int64_t>(r.ops.size()));
@@ -238,12 +238,6 @@ std::string render_trace_json(const TraceOutcome& o) {
   w.key("notes").begin_array();
   for (const std::string& n : o.notes) w.value(n);
   w.end_array();
-  if (o.run) {
-    w.key("traced").begin_object();
-    write_json_report_fields(w, o.info, o.run->timeline, o.metrics);
-    write_timeline_fields(w, o.run->timeline);
-    w.end_object();
-  }
   if (o.stage_times) {
     w.key("stage_times").begin_array();
     for (const StageTiming& s : o.stage_times->stages) {
@@ -256,10 +250,22 @@ std::string render_trace_json(const TraceOutcome& o) {
     }
     w.end_array();
   }
+  // As `ppsim measure --compare` writes them, so `ppsim compare` reads this file: the comparison's
+  // keys at the top, the traced run under "measured", its reproduction under "predicted".
   if (o.reproduction) {
-    w.key("reproduction").begin_object();
-    w.field("times_source", o.reproduced_info.times_source);
+    w.field("reproduced_from", o.reproduced_info.times_source);
     write_comparison_fields(w, *o.reproduction);
+  }
+  if (o.run) {
+    w.key("measured").begin_object();
+    write_json_report_fields(w, o.info, o.run->timeline, o.metrics);
+    write_timeline_fields(w, o.run->timeline);
+    w.end_object();
+  }
+  if (o.reproduced) {
+    w.key("predicted").begin_object();
+    write_json_report_fields(w, o.reproduced_info, o.reproduced->timeline, o.reproduced->metrics);
+    write_timeline_fields(w, o.reproduced->timeline);
     w.end_object();
   }
   w.end_object();

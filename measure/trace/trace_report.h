@@ -1,8 +1,9 @@
 #pragma once
 // The outputs of `ppsim trace`: the text report (ranks and clocks, each GPU's step, the ops found,
 // then the traced run through the simulator's own report and its reproduction), the JSON (the same
-// figures; the traced run's report under "traced" with every op's times) and the Perfetto trace
-// and SVG of the traced timeline.
+// figures; the traced run under "measured" and its reproduction under "predicted", each with every
+// op's times, as `ppsim measure --compare` writes them, so `ppsim compare` reads it) and the
+// Perfetto trace and SVG of the traced timeline.
 #include <string>
 
 #include "measure/trace/trace_session.h"

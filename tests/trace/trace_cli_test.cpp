@@ -57,12 +57,17 @@ TEST(TraceCli, RecordImportWhatIf) {
   EXPECT_NE(r.out.find("profile written to " + (dir / "p.yaml").string()), std::string::npos);
   EXPECT_NE(r.out.find("makespan            31.350 ms"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("error +0.00 %"), std::string::npos) << r.out;
-  // The JSON: the traced run under "traced" (the simulator's contract keys), the reproduction.
+  // The JSON: the traced run under "measured" (the simulator's contract keys), its reproduction
+  // under "predicted", the comparison at the top, as `ppsim measure --compare` writes them.
   const YAML::Node j = YAML::LoadFile((dir / "t.json").string());
-  EXPECT_EQ(j["traced"]["makespan_ns"].as<TimeNs>(), sim.metrics.makespan_ns);
-  EXPECT_EQ(j["traced"]["bubble_fraction"].as<double>(), sim.metrics.bubble_fraction);
-  EXPECT_EQ(j["reproduction"]["predicted_makespan_ns"].as<TimeNs>(), sim.metrics.makespan_ns);
-  EXPECT_EQ(j["reproduction"]["makespan_error_pct"].as<double>(), 0.0);
+  EXPECT_EQ(j["measured"]["makespan_ns"].as<TimeNs>(), sim.metrics.makespan_ns);
+  EXPECT_EQ(j["measured"]["bubble_fraction"].as<double>(), sim.metrics.bubble_fraction);
+  EXPECT_EQ(j["predicted_makespan_ns"].as<TimeNs>(), sim.metrics.makespan_ns);
+  EXPECT_EQ(j["makespan_error_pct"].as<double>(), 0.0);
+  // ... so `ppsim compare` takes it, and any prediction of the same schedule beside it.
+  const auto c = run_ppsim("compare " + (dir / "t.json").string() + " " + (dir / "t.json").string());
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("error +0.00 %"), std::string::npos) << c.out;
   EXPECT_EQ(j["gpu"]["ranks"].size(), 4u);
   EXPECT_EQ(j["ranks"][1]["clock_method"].as<std::string>(), "nccl send/recv pairs with rank 0");
   EXPECT_NE(test::read_text(dir / "t.trace.json").find("\"traceEvents\""), std::string::npos);
