@@ -122,6 +122,23 @@ void apply_stage_times(StageCostTable& table, const StageTimesProfile& st, Profi
                           (st.hops.size() + 1 == table.stages.size() ? "" : " and " + table.transfer_source);
 }
 
+// Another partition or stage count still moves the same activation over each hop (its size
+// depends on the model and the micro-batch only), so every hop between ranks takes the median of
+// the measured hops. Returns false when the profile measured none.
+bool apply_measured_hops(StageCostTable& table, const StageTimesProfile& st, const CostSettings& settings,
+                         const std::string& source) {
+  if (st.hops.empty()) return false;
+  std::vector<TimeNs> medians;
+  for (const HopTiming& h : st.hops) medians.push_back(h.median_ns);
+  std::sort(medians.begin(), medians.end());
+  const TimeNs hop = medians[medians.size() / 2];
+  for (std::size_t b = 0; b < table.boundary_transfer.size(); ++b)
+    if (settings.rank_of(static_cast<int>(b)) != settings.rank_of(static_cast<int>(b) + 1)) table.boundary_transfer[b] = hop;
+  table.transfer = hop;
+  table.transfer_source = "profile:" + source + "#stage_times.hops (median)";
+  return true;
+}
+
 }  // namespace
 
 ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides) {
@@ -187,7 +204,9 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
       apply_stage_times(mc.table, *traced, config.profile_statistic, mc.settings, label);
       mc.notes.push_back("stage times measured per stage (the profile's stage_times: " + traced->source + ")");
     } else {
-      mc.notes.push_back("the profile's stage_times are not used: " + why_not + "; its per-layer times are");
+      const bool hops = apply_measured_hops(mc.table, *traced, mc.settings, label);
+      mc.notes.push_back("the profile's stage_times are not used: " + why_not + "; its per-layer times are" +
+                         (hops ? ", and the median of its measured hops for every hop" : ""));
     }
   }
   repeat_for_copies(mc.table, copies);

@@ -278,10 +278,16 @@ TEST(ModelRun, StageTimesOfATracedProfileDriveTheStages) {
   const SimulationResult other = run("partition: [4, 4]\n");
   EXPECT_EQ(other.model_costs->table.stages[0].forward, 10 + 4 * 100);
   EXPECT_EQ(other.model_costs->table.stages[1].forward, 4 * 100 + 30);
+  EXPECT_EQ(other.model_costs->table.boundary_transfer, (std::vector<TimeNs>{333}));  // the measured hop still holds
   bool noted = false;
   for (const auto& n : other.model_costs->notes)
     noted = noted || n.find("stage_times are not used: it was measured with partition [3, 5]") != std::string::npos;
   EXPECT_TRUE(noted);
+  // Another layout (interleaved, V = 2): every hop between ranks takes the measured median.
+  const SimulationResult v2 = run_simulation(parse_config(
+      "schedule: interleaved-1f1b\nstages: 2\nmicrobatches: 4\nchunks: 2\nmodel: tiny\nmicro_batch_size: 1\n"
+      "sequence_length: 32\nprofile: p.yaml\npartition: [2, 2, 2, 2]\n", (dir / "c.yaml").string(), dir.string()));
+  EXPECT_EQ(v2.model_costs->table.boundary_transfer, (std::vector<TimeNs>{333, 333, 333}));
   fs::remove_all(dir);
 }
 
