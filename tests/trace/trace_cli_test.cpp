@@ -143,6 +143,16 @@ TEST(TraceCli, UserPatterns) {
   fs::remove_all(dir);
 }
 
+TEST(TraceCli, HelpListsTheCommandAndItsFlags) {
+  const auto top = run_ppsim("--help");
+  EXPECT_EQ(top.code, 0);
+  EXPECT_NE(top.out.find("trace DIR_OR_FILES..."), std::string::npos) << top.out;
+  const auto help = run_ppsim("trace --help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* flag : {"--schedule-yaml", "--json", "--trace", "--svg", "--profile-out", "--patterns", "--step"})
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+}
+
 TEST(TraceCli, ErrorsExitOneAndWriteNothing) {
   const fs::path dir = test::scratch_dir("trace_cli_errors");
   const std::string hta = std::string(PPSIM_SOURCE_DIR) + "/tests/data/hta-sampled-ranks";
