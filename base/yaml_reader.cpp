@@ -209,6 +209,12 @@ std::string YamlMap::path_of(const std::string& key) const {
   return self_.path().empty() ? key : self_.path() + "." + key;
 }
 
+std::vector<std::string> YamlMap::keys() const {
+  std::vector<std::string> out;
+  for (const auto& kv : self_.node()) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
 void YamlMap::only(std::initializer_list<const char*> keys) const {
   std::vector<std::string> valid(keys.begin(), keys.end());
   std::sort(valid.begin(), valid.end());

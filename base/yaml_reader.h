@@ -114,6 +114,7 @@ class YamlMap {
 
   // Rejects any other key (a typo), listing the valid ones.
   void only(std::initializer_list<const char*> keys) const;
+  std::vector<std::string> keys() const;  // in document order (for mappings whose keys are data)
   bool has(const std::string& key) const;
   YamlValue value(const std::string& key) const;
   std::string where() const { return self_.where(); }

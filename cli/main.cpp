@@ -20,7 +20,8 @@ void usage(std::ostream& os) {
         "  simulate [schedule.yaml]   simulate a pipeline schedule (no file: the embedded default example)\n"
         "  calibrate                  measure layer kernels and transfers, write a profile\n"
         "  measure schedule.yaml      run a schedule for real and record its timeline\n"
-        "  compare predicted.json measured.json   compare a prediction with a measurement\n\n"
+        "  compare predicted.json measured.json   compare a prediction with a measurement\n"
+        "  trace DIR_OR_FILES...      import profiler traces (one per rank): bubbles, idle time, ops, a profile\n\n"
         "'ppsim <command> --help' lists a command's options; 'ppsim --version' prints the version.\n\n"
      << ppsim::cli::exit_codes_help();
 }
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   if (cmd == "calibrate") return ppsim::cli::run_calibrate(argc - 1, argv + 1);
   if (cmd == "measure") return ppsim::cli::run_measure(argc - 1, argv + 1);
   if (cmd == "compare") return ppsim::cli::run_compare(argc - 1, argv + 1);
-  std::cerr << "ppsim: unknown command '" << cmd << "' (valid: simulate, calibrate, measure, compare)\n";
+  if (cmd == "trace") return ppsim::cli::run_trace(argc - 1, argv + 1);
+  std::cerr << "ppsim: unknown command '" << cmd << "' (valid: simulate, calibrate, measure, compare, trace)\n";
   return ppsim::kExitUsage;
 }

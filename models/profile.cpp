@@ -77,6 +77,40 @@ void emit_transfer(YAML::Emitter& out, const char* key, const TransferProfile& t
   out << YAML::EndMap;
 }
 
+void emit_stage_times(YAML::Emitter& out, const StageTimesProfile& st) {
+  out << YAML::Key << "stage_times" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "source" << YAML::Value << YAML::DoubleQuoted << st.source;
+  out << YAML::Key << "partition" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "layers" << YAML::Value << YAML::Flow << st.layers_per_stage;
+  out << YAML::Key << "embedding_stage" << YAML::Value << st.embedding_stage;
+  out << YAML::Key << "head_stage" << YAML::Value << st.head_stage;
+  out << YAML::EndMap;
+  out << YAML::Key << "backward_split" << YAML::Value << st.backward_split;
+  out << YAML::Key << "stages" << YAML::Value << YAML::BeginSeq;
+  for (const StageTiming& s : st.stages) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "forward" << YAML::Value;
+    emit_timing(out, s.forward);
+    out << YAML::Key << "backward_input" << YAML::Value;
+    emit_timing(out, s.backward_input);
+    out << YAML::Key << "backward_weight" << YAML::Value;
+    emit_timing(out, s.backward_weight);
+    out << YAML::Key << "samples" << YAML::Value << s.samples;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "hops" << YAML::Value << YAML::BeginSeq;
+  for (const HopTiming& h : st.hops) {
+    out << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "boundary" << YAML::Value << h.boundary;
+    out << YAML::Key << "median_ns" << YAML::Value << h.median_ns;
+    out << YAML::Key << "samples" << YAML::Value << h.samples;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+}
+
 Timing read_timing(const YamlMap& t) {
   Timing out;
   out.mean_ns = t.integer_or<TimeNs>("mean_ns", 0, 0);
@@ -172,6 +206,39 @@ ModelSpec read_profiled_model(const YamlMap& m) {
   return out;
 }
 
+// `stage_times:` of a traced profile (docs/profile.md): per virtual stage F/B/W timings, the
+// partition they were measured on, and the measured hops.
+StageTimesProfile read_stage_times(const YamlMap& n) {
+  StageTimesProfile st;
+  st.source = n.text_or("source", "");
+  const YamlMap part = n.sub("partition");
+  st.layers_per_stage = part.list_of_integers<int>("layers", 0);
+  st.embedding_stage = part.integer_or("embedding_stage", 0, 0);
+  st.head_stage = part.integer_or("head_stage", -1, -1);
+  st.backward_split = n.has("backward_split") ? n.choice("backward_split", {"measured", "flops"}) : "measured";
+  const std::vector<YamlMap> stages = n.list_of_maps("stages");
+  if (stages.size() != st.layers_per_stage.size())
+    n.fail_at("stages", "has " + std::to_string(stages.size()) + " entries but the partition has " +
+                            std::to_string(st.layers_per_stage.size()) + " stages");
+  for (const YamlMap& s : stages) {
+    StageTiming t;
+    t.forward = read_timing(s.sub("forward"));
+    t.backward_input = read_timing(s.sub("backward_input"));
+    t.backward_weight = read_timing(s.sub("backward_weight"));
+    t.samples = s.integer_or<std::int64_t>("samples", 0, 0);
+    st.stages.push_back(t);
+  }
+  if (n.has("hops"))
+    for (const YamlMap& h : n.list_of_maps("hops")) {
+      HopTiming hop{h.integer<int>("boundary", 0), h.integer<TimeNs>("median_ns", 0), h.integer_or<std::int64_t>("samples", 0, 0)};
+      if (hop.boundary + 1 >= static_cast<int>(st.stages.size()))
+        h.fail_at("boundary", std::to_string(hop.boundary) + " is not between two of the " +
+                                  std::to_string(st.stages.size()) + " stages");
+      st.hops.push_back(hop);
+    }
+  return st;
+}
+
 Profile read_profile(const YamlDoc& doc) {
   const YamlMap root(doc);
   Profile p;
@@ -202,6 +269,7 @@ Profile read_profile(const YamlDoc& doc) {
     for (const YamlMap& k : root.list_of_maps("kernels")) p.kernels.push_back(read_kernel(k));
   p.transfer = read_transfer(root.sub("transfer"));
   if (root.has("inter_node")) p.inter_node = read_transfer(root.sub("inter_node"));
+  if (root.has("stage_times")) p.stage_times = read_stage_times(root.sub("stage_times"));
   return p;
 }
 
@@ -284,6 +352,7 @@ std::string profile_to_yaml(const Profile& p) {
 
   emit_transfer(out, "transfer", p.transfer);
   if (p.inter_node) emit_transfer(out, "inter_node", *p.inter_node);
+  if (p.stage_times) emit_stage_times(out, *p.stage_times);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -329,14 +398,16 @@ void fit_transfer(TransferProfile& t, std::vector<TransferSample> samples, std::
 
 const char* to_string(ProfileStatistic s) { return s == ProfileStatistic::Mean ? "mean" : "median"; }
 
+TimeNs pick_time(const Timing& t, ProfileStatistic statistic) {
+  return statistic == ProfileStatistic::Mean && t.mean_ns > 0 ? t.mean_ns : t.median_ns;
+}
+
 MeasuredLayerTimes to_layer_times(const Profile& p, ProfileStatistic statistic) {
   MeasuredLayerTimes m;
   m.statistic = statistic;
   auto pick = [&](const Timing& t) {
-    if (statistic == ProfileStatistic::Median) return t.median_ns;
-    if (t.mean_ns > 0) return t.mean_ns;
-    m.means_missing = m.means_missing || t.median_ns > 0;
-    return t.median_ns;
+    m.means_missing = m.means_missing || (statistic == ProfileStatistic::Mean && t.mean_ns == 0 && t.median_ns > 0);
+    return pick_time(t, statistic);
   };
   auto pass = [&](const LayerProfile& l) {
     return PassTimes{pick(l.forward), pick(l.backward_input), pick(l.backward_weight)};

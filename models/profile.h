@@ -79,6 +79,33 @@ struct CalibrationPhase {
   double seconds = 0;
 };
 
+// Per virtual stage op times measured on a real run (`ppsim trace --profile-out`, docs/traces.md).
+// Where the schedule has the same virtual stages and partition, the cost model takes a stage's F, B
+// and W from here instead of summing its layers (sim/model_costs.cpp).
+struct StageTiming {
+  Timing forward, backward_input, backward_weight;
+  std::int64_t samples = 0;  // ops measured per kind (micro-batches of the traced step)
+};
+
+// A measured hop between virtual stage `boundary` and the next (either direction).
+struct HopTiming {
+  int boundary = 0;
+  TimeNs median_ns = 0;
+  std::int64_t samples = 0;
+};
+
+struct StageTimesProfile {
+  std::string source;                 // what was measured, e.g. "ppsim trace of 4 ranks (1f1b P=4 M=8)"
+  std::vector<int> layers_per_stage;  // the partition the run used, blocks per virtual stage
+  int embedding_stage = 0;
+  int head_stage = -1;                // -1 = the last stage
+  // How a stage's backward was split into B and W: "measured" (the run split them) or "flops" (a
+  // fused backward, split in the ratio of the cost model's B and W FLOPs).
+  std::string backward_split = "measured";
+  std::vector<StageTiming> stages;    // virtual stage order
+  std::vector<HopTiming> hops;        // only the boundaries that were measured
+};
+
 struct Profile {
   int schema_version = kProfileSchemaVersion;
   std::string ppsim_version;
@@ -96,6 +123,7 @@ struct Profile {
   std::optional<TransferProfile> inter_node;  // between two processes under mpirun (typically two nodes)
   double calibration_wall_s = 0;  // how long `ppsim calibrate` took, start to profile (0: not recorded)
   std::vector<CalibrationPhase> phases;  // where that time went, as the backend reports it; not saved
+  std::optional<StageTimesProfile> stage_times;  // from a traced run (optional, additive)
   std::string source;  // the file it was loaded from; not saved
 };
 
@@ -114,6 +142,9 @@ const char* to_string(ProfileStatistic s);  // "mean" or "median"
 // The per-layer times (means, or medians where the profile has no mean or `statistic` asks for
 // them) and the link fits (transfer -> link, inter_node -> inter_node_link), for the cost model.
 MeasuredLayerTimes to_layer_times(const Profile& profile, ProfileStatistic statistic = ProfileStatistic::Mean);
+
+// A Timing's time under `statistic` (the mean when recorded and asked for, else the median).
+TimeNs pick_time(const Timing& t, ProfileStatistic statistic);
 
 DType parse_dtype(const std::string& text, const std::string& what);
 

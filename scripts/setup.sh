@@ -13,6 +13,8 @@ PACKAGES=(
   libeigen3-dev                        # CPU calibration kernels, least-squares fits
   libgtest-dev                         # tests
   libbenchmark-dev                     # bench/
+  rapidjson-dev                        # ppsim trace: streaming (SAX) JSON reader for profiler traces
+  zlib1g-dev                           # ppsim trace: .json.gz traces
   libopenmpi-dev openmpi-bin           # optional at build time: ppsim calibrate under mpirun (several nodes)
   python3                              # tests: the dry run of scripts/gpu_session.sh (its validation rows)
 )

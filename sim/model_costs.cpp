@@ -83,6 +83,62 @@ void repeat_for_copies(StageCostTable& table, int copies) {
   }
 }
 
+// A traced profile's per-stage times apply to a schedule with the same virtual stages (one model
+// copy) and the same partition; otherwise the layers' times do. Returns why not, or "" when they do.
+std::string stage_times_mismatch(const StageTimesProfile& st, const Partition& part) {
+  auto list = [](const std::vector<int>& v) {
+    std::string out;
+    for (int x : v) out += (out.empty() ? "" : ", ") + std::to_string(x);
+    return "[" + out + "]";
+  };
+  const int head = st.head_stage < 0 ? static_cast<int>(st.layers_per_stage.size()) - 1 : st.head_stage;
+  if (st.layers_per_stage != part.layers_per_stage || st.embedding_stage != part.embedding_stage || head != part.head())
+    return "it was measured with partition " + list(st.layers_per_stage) + " (embedding on stage " +
+           std::to_string(st.embedding_stage) + ", head on " + std::to_string(head) + ") but this run has " +
+           list(part.layers_per_stage) + " (embedding on stage " + std::to_string(part.embedding_stage) + ", head on " +
+           std::to_string(part.head()) + ")";
+  return "";
+}
+
+// Replaces each virtual stage's F, B and W (and the measured hops) by the profile's stage_times.
+void apply_stage_times(StageCostTable& table, const StageTimesProfile& st, ProfileStatistic statistic,
+                       const CostSettings& settings, const std::string& source) {
+  for (std::size_t v = 0; v < table.stages.size(); ++v) {
+    StageCost& c = table.stages[v];
+    c.forward = pick_time(st.stages[v].forward, statistic);
+    c.backward_input = pick_time(st.stages[v].backward_input, statistic);
+    c.backward_weight = pick_time(st.stages[v].backward_weight, statistic);
+    c.source = "profile:" + source + "#stage_times";
+  }
+  bool hop_measured = false;
+  for (const HopTiming& h : st.hops) {
+    if (settings.rank_of(h.boundary) == settings.rank_of(h.boundary + 1)) continue;  // no hop in this layout
+    table.boundary_transfer[h.boundary] = h.median_ns;
+    hop_measured = true;
+  }
+  if (!hop_measured) return;
+  table.transfer = *std::max_element(table.boundary_transfer.begin(), table.boundary_transfer.end());
+  table.transfer_source = "profile:" + source + "#stage_times" +
+                          (st.hops.size() + 1 == table.stages.size() ? "" : " and " + table.transfer_source);
+}
+
+// Another partition or stage count still moves the same activation over each hop (its size
+// depends on the model and the micro-batch only), so every hop between ranks takes the median of
+// the measured hops. Returns false when the profile measured none.
+bool apply_measured_hops(StageCostTable& table, const StageTimesProfile& st, const CostSettings& settings,
+                         const std::string& source) {
+  if (st.hops.empty()) return false;
+  std::vector<TimeNs> medians;
+  for (const HopTiming& h : st.hops) medians.push_back(h.median_ns);
+  std::sort(medians.begin(), medians.end());
+  const TimeNs hop = medians[medians.size() / 2];
+  for (std::size_t b = 0; b < table.boundary_transfer.size(); ++b)
+    if (settings.rank_of(static_cast<int>(b)) != settings.rank_of(static_cast<int>(b) + 1)) table.boundary_transfer[b] = hop;
+  table.transfer = hop;
+  table.transfer_source = "profile:" + source + "#stage_times.hops (median)";
+  return true;
+}
+
 }  // namespace
 
 ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides) {
@@ -105,8 +161,10 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
                      " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
                      ", recompute " + to_string(config.recompute));
   mc.notes.push_back("hardware " + mc.hardware.name + (config.hardware_defaulted ? " (default; set 'hardware:')" : ""));
+  std::optional<Profile> profile;
   if (overrides.profile || !config.profile.empty()) {
-    const Profile p = overrides.profile ? *overrides.profile : load_profile(config.profile);
+    profile = overrides.profile ? *overrides.profile : load_profile(config.profile);
+    const Profile& p = *profile;
     check_profile_matches(p, mc.model, config);
     mc.measured = to_layer_times(p, config.profile_statistic);
     mc.profile_device_kind = p.device.kind;
@@ -121,8 +179,14 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
                        (mc.measured->means_missing ? std::string("medians: the profile records no means")
                                                    : std::string(to_string(mc.measured->statistic)) + "s") + ")");
   }
+  const StageTimesProfile* traced = profile && profile->stage_times ? &*profile->stage_times : nullptr;
+  const bool traced_stage_count = traced && static_cast<int>(traced->stages.size()) == stages * chunks;
   if (overrides.partition) {
     mc.partition = *overrides.partition;
+  } else if (config.partition_auto && traced_stage_count) {  // the traced run's partition is measured
+    mc.partition.layers_per_stage = traced->layers_per_stage;
+    mc.partition.embedding_stage = traced->embedding_stage;
+    mc.partition.head_stage = traced->head_stage;
   } else if (config.partition_auto) {
     mc.partition = auto_partition(mc.model, mc.hardware, mc.settings, mc.measured, config.partition_where);
   } else {
@@ -131,11 +195,30 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
     mc.partition.head_stage = config.head_stage;
   }
   mc.table = build_stage_costs(mc.model, mc.hardware, mc.settings, mc.partition, mc.measured, config.partition_where);
+  if (traced) {
+    const std::string label = overrides.profile ? overrides.profile_label : config.profile;
+    const std::string why_not = !traced_stage_count
+                                    ? "it has " + std::to_string(traced->stages.size()) + " virtual stages, this run " +
+                                          std::to_string(stages * chunks)
+                                    : stage_times_mismatch(*traced, mc.partition);
+    if (why_not.empty()) {
+      apply_stage_times(mc.table, *traced, config.profile_statistic, mc.settings, label);
+      mc.notes.push_back("stage times measured per stage (the profile's stage_times: " + traced->source + ")");
+    } else {
+      const bool hops = apply_measured_hops(mc.table, *traced, mc.settings, label);
+      mc.notes.push_back("the profile's stage_times are not used: " + why_not + "; its per-layer times are" +
+                         (hops ? ", and the median of its measured hops for every hop" : ""));
+    }
+  }
   repeat_for_copies(mc.table, copies);
   mc.memory_limit_bytes = config.memory_limit_bytes.value_or(mc.hardware.memory_bytes);
   std::string parts;
   for (int l : mc.partition.layers_per_stage) parts += (parts.empty() ? "" : ", ") + std::to_string(l);
-  mc.notes.push_back(std::string("partition ") + (config.partition_auto && !overrides.partition ? "auto" : "explicit") + ": [" + parts +
+  const char* how = overrides.partition              ? "explicit"
+                    : config.partition_auto && traced_stage_count ? "from the profile's stage_times"
+                    : config.partition_auto                       ? "auto"
+                                                                  : "explicit";
+  mc.notes.push_back(std::string("partition ") + how + ": [" + parts +
                      "] blocks per virtual stage; embedding on stage " + std::to_string(mc.partition.embedding_stage) +
                      ", head on stage " + std::to_string(mc.partition.head()) +
                      (copies > 1 ? "; " + std::to_string(copies) + " model copies (stage " + std::to_string(stages * chunks) +

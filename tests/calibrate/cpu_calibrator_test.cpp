@@ -4,6 +4,7 @@
 #include "calibrate/profile_merge.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -62,12 +63,18 @@ TEST(CpuCalibrator, TinyModelEndToEnd) {
     ASSERT_TRUE(k.max_relative_error.has_value());
     EXPECT_LT(*k.max_relative_error, 1e-4) << k.name;
   }
-  ASSERT_TRUE(p.transfer.measured);
   EXPECT_EQ(p.transfer.samples.size(), 5u);  // 4 KiB .. 1 MiB by factors of 4
-  EXPECT_GT(p.transfer.fit.beta_bytes_per_s, 0);
-  EXPECT_GE(p.transfer.fit.alpha_s, 0);
+  // On a machine too busy to time them the sweep's times need not grow with size: then the
+  // transfer is recorded as not measured, with the reason, and the spec link is used.
+  if (p.transfer.measured) {
+    EXPECT_GT(p.transfer.fit.beta_bytes_per_s, 0);
+    EXPECT_GE(p.transfer.fit.alpha_s, 0);
+  } else {
+    EXPECT_FALSE(p.transfer.reason.empty());
+  }
 
-  const auto path = (std::filesystem::temp_directory_path() / "ppsim_cpu_calibration.yaml").string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("ppsim_cpu_calibration_" + std::to_string(::getpid()) + ".yaml")).string();
   save_profile(p, path);
   const Profile q = load_profile(path);
   std::remove(path.c_str());
@@ -76,7 +83,8 @@ TEST(CpuCalibrator, TinyModelEndToEnd) {
   EXPECT_GT(p.block.forward.mean_ns, 0);
   EXPECT_EQ(q.transfer.fit.beta_bytes_per_s, p.transfer.fit.beta_bytes_per_s);
   const auto m = to_layer_times(q);
-  ASSERT_TRUE(m.block && m.link);
+  ASSERT_TRUE(m.block);
+  EXPECT_EQ(m.link.has_value(), p.transfer.measured);
   EXPECT_EQ(m.block->backward_weight, p.block.backward_weight.mean_ns);
   EXPECT_FALSE(m.means_missing);
   EXPECT_NE(summary_table(p).find("block"), std::string::npos);

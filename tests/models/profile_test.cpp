@@ -263,3 +263,69 @@ TEST(Profile, FitTransferFallsBackWhenTimesDoNotGrow) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+StageTimesProfile sample_stage_times() {
+  StageTimesProfile st;
+  st.source = "ppsim trace of 2 ranks (1f1b, P = 2, M = 4, ProfilerStep#3)";
+  st.layers_per_stage = {2, 2};
+  st.embedding_stage = 0;
+  st.head_stage = 1;
+  st.backward_split = "flops";
+  st.stages.push_back({{1000, 900, 1200, 0, 0, 1010}, {2000, 1800, 2100, 0, 0, 1990}, {700, 650, 800, 0, 0, 710}, 4});
+  st.stages.push_back({{1500, 1400, 1600, 0, 0, 1500}, {2500, 2500, 2500, 0, 0, 2500}, {0, 0, 0, 0, 0, 0}, 4});
+  st.hops.push_back({0, 350, 8});
+  return st;
+}
+
+// A traced profile's per-stage section (issue 16) survives save and load, and is optional: a
+// profile without it reads as before.
+TEST(Profile, StageTimesRoundTripAndAreOptional) {
+  Profile p = test::sample_profile();
+  EXPECT_FALSE(parse_profile(profile_to_yaml(p), "p.yaml").stage_times.has_value());
+  EXPECT_EQ(profile_to_yaml(p).find("stage_times"), std::string::npos);
+  p.stage_times = sample_stage_times();
+  const Profile q = parse_profile(profile_to_yaml(p), "p.yaml");
+  ASSERT_TRUE(q.stage_times.has_value());
+  const StageTimesProfile& st = *q.stage_times;
+  EXPECT_EQ(st.source, p.stage_times->source);
+  EXPECT_EQ(st.layers_per_stage, (std::vector<int>{2, 2}));
+  EXPECT_EQ(st.embedding_stage, 0);
+  EXPECT_EQ(st.head_stage, 1);
+  EXPECT_EQ(st.backward_split, "flops");
+  ASSERT_EQ(st.stages.size(), 2u);
+  expect_timing_eq(st.stages[0].forward, p.stage_times->stages[0].forward);
+  expect_timing_eq(st.stages[0].backward_input, p.stage_times->stages[0].backward_input);
+  expect_timing_eq(st.stages[1].backward_weight, p.stage_times->stages[1].backward_weight);
+  EXPECT_EQ(st.stages[1].samples, 4);
+  ASSERT_EQ(st.hops.size(), 1u);
+  EXPECT_EQ(st.hops[0].boundary, 0);
+  EXPECT_EQ(st.hops[0].median_ns, 350);
+  EXPECT_EQ(st.hops[0].samples, 8);
+  EXPECT_EQ(profile_to_yaml(q), profile_to_yaml(p));
+}
+
+TEST(Profile, StageTimesErrorsNameTheKey) {
+  Profile p = test::sample_profile();
+  p.stage_times = sample_stage_times();
+  auto fails_with = [&](const std::string& from, const std::string& to, const std::string& expected) {
+    std::string text = profile_to_yaml(p);
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    try {
+      parse_profile(text, "p.yaml");
+      ADD_FAILURE() << "no error for " << to;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  fails_with("backward_split: flops", "backward_split: guessed", "p.yaml:82:19: stage_times.backward_split: must be one of measured, flops (got 'guessed')");
+  fails_with("layers: [2, 2]", "layers: [2, 2, 2]", "p.yaml:84:5: stage_times.stages: has 2 entries but the partition has 3 stages");
+  fails_with("{boundary: 0,", "{boundary: 1,", "p.yaml:93:18: stage_times.hops[0].boundary: 1 is not between two of the 2 stages");
+}
+
+}  // namespace
+}  // namespace ppsim

@@ -219,3 +219,77 @@ TEST(ModelRun, CpuProfileDrivesTheSimulation) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// A profile with measured per-stage times (a traced run's, issue 16): the cost model takes each
+// stage's F, B, W and the measured hop from it when the partition is the traced one, the partition
+// itself under `partition: auto`, and the per-layer times (with a note saying why) otherwise.
+TEST(ModelRun, StageTimesOfATracedProfileDriveTheStages) {
+  const fs::path dir = fs::temp_directory_path() / ("ppsim_stage_times_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  Profile p;
+  p.device.kind = "cuda";
+  p.device.name = "traced";
+  p.model.name = "tiny";
+  {
+    SimulationConfig c = parse_config("schedule: 1f1b\nstages: 2\nmicrobatches: 4\nmodel: tiny\nmicro_batch_size: 1\n"
+                                      "sequence_length: 32\n", (dir / "c.yaml").string(), dir.string());
+    p.model = run_simulation(c).model_costs->model;
+  }
+  p.micro_batch_size = 1;
+  p.sequence_length = 32;
+  p.dtype = DType::BF16;
+  auto flat = [](TimeNs t) { return Timing{t, t, t, 0, 0, t}; };
+  p.block = {flat(100), flat(200), flat(50), 0, 0, 0, 0};
+  p.embedding = {flat(10), flat(0), flat(5), 0, 0, 0, 0};
+  p.head = {flat(30), flat(40), flat(20), 0, 0, 0, 0};
+  p.transfer.measured = false;
+  StageTimesProfile st;
+  st.source = "a trace";
+  st.layers_per_stage = {3, 5};
+  st.head_stage = -1;
+  st.stages.push_back({Timing{1000, 990, 1100, 0, 0, 1001}, flat(2000), flat(700), 4});  // median 1000, mean 1001
+  st.stages.push_back({flat(1500), flat(2600), flat(900), 4});
+  st.hops.push_back({0, 333, 8});
+  p.stage_times = st;
+  save_profile(p, (dir / "p.yaml").string());
+  const std::string head = "schedule: zb-h1\nstages: 2\nmicrobatches: 4\nmodel: tiny\nmicro_batch_size: 1\n"
+                           "sequence_length: 32\nprofile: p.yaml\n";
+  auto run = [&](const std::string& extra) {
+    return run_simulation(parse_config(head + extra, (dir / "c.yaml").string(), dir.string()));
+  };
+  // The traced partition, given or under auto: the stages' own times.
+  for (const std::string& extra : {std::string("partition: [3, 5]\n"), std::string("")}) {
+    const SimulationResult r = run(extra);
+    const StageCostTable& t = r.model_costs->table;
+    EXPECT_EQ(r.model_costs->partition.layers_per_stage, (std::vector<int>{3, 5})) << extra;
+    EXPECT_EQ(t.stages[0].forward, 1001) << extra;  // the mean
+    EXPECT_EQ(t.stages[0].backward_input, 2000);
+    EXPECT_EQ(t.stages[1].backward_weight, 900);
+    EXPECT_EQ(t.boundary_transfer, (std::vector<TimeNs>{333}));
+    EXPECT_NE(t.stages[1].source.find("#stage_times"), std::string::npos) << t.stages[1].source;
+    EXPECT_NE(t.transfer_source.find("#stage_times"), std::string::npos) << t.transfer_source;
+  }
+  // Medians on request.
+  EXPECT_EQ(run("partition: [3, 5]\nprofile_statistic: median\n").model_costs->table.stages[0].forward, 1000);
+  // Another partition: the per-layer times, and a note.
+  const SimulationResult other = run("partition: [4, 4]\n");
+  EXPECT_EQ(other.model_costs->table.stages[0].forward, 10 + 4 * 100);
+  EXPECT_EQ(other.model_costs->table.stages[1].forward, 4 * 100 + 30);
+  EXPECT_EQ(other.model_costs->table.boundary_transfer, (std::vector<TimeNs>{333}));  // the measured hop still holds
+  bool noted = false;
+  for (const auto& n : other.model_costs->notes)
+    noted = noted || n.find("stage_times are not used: it was measured with partition [3, 5]") != std::string::npos;
+  EXPECT_TRUE(noted);
+  // Another layout (interleaved, V = 2): every hop between ranks takes the measured median.
+  const SimulationResult v2 = run_simulation(parse_config(
+      "schedule: interleaved-1f1b\nstages: 2\nmicrobatches: 4\nchunks: 2\nmodel: tiny\nmicro_batch_size: 1\n"
+      "sequence_length: 32\nprofile: p.yaml\npartition: [2, 2, 2, 2]\n", (dir / "c.yaml").string(), dir.string()));
+  EXPECT_EQ(v2.model_costs->table.boundary_transfer, (std::vector<TimeNs>{333, 333, 333}));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ppsim
