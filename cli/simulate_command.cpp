@@ -49,7 +49,7 @@ int simulate(const SimulateOptions& o) {
   check_simulation_fits(config, o.max_memory);
   const SimulationResult r = run_simulation(config);
   RunInfo info = describe_run(config, r.schedule, r.times_source);
-  if (r.model_costs) info.notes = r.model_costs->notes;
+  if (r.model_costs) info.notes.insert(info.notes.end(), r.model_costs->notes.begin(), r.model_costs->notes.end());
   if (!r.search.note.empty()) {
     info.notes.push_back(r.search.note);
     std::cerr << "ppsim simulate: the zb-auto search took " << r.search.seconds << " s\n";

@@ -10,6 +10,7 @@
 #include "models/hardware.h"
 #include "models/layer_times.h"
 #include "models/model_spec.h"
+#include "models/parallelism.h"
 #include "models/partition.h"
 #include "base/time.h"
 
@@ -34,17 +35,29 @@ struct CostSettings {
   // Virtual stage -> pipeline rank, as the schedule places them; empty = the interleaved layout
   // (stage v on rank v mod P). Decides which hops cross ranks and which link each uses.
   std::vector<int> rank_of_stage;
+  Parallelism parallel;  // tensor, sequence and data parallelism, ZeRO, and their placement on GPUs
 
   int rank_of(int stage) const { return rank_of_stage.empty() ? stage % stages : rank_of_stage[stage]; }
 
-  LayerShape shape() const { return {micro_batch_size, sequence_length, dtype, recompute}; }
+  LayerShape shape() const {
+    return {micro_batch_size, sequence_length, dtype, recompute, parallel.tensor, parallel.sequence};
+  }
 };
 
-// Pass times of one micro-batch through one layer of each type, and where each came from.
+// HBM bytes per parameter of one Adam update: read the gradient (2), the fp32 master weight and two
+// moments (12), write those three (12) and the training-dtype weight (2).
+constexpr double kOptimizerBytesPerParam = 28;
+
+// Pass times of one micro-batch through one layer of each type, and where each came from. With
+// tensor parallelism each pass includes its collectives, which the *_comm parts give on their own.
 struct LayerTypeTimes {
   PassTimes embedding, block, head;
+  PassTimes embedding_comm, block_comm, head_comm;
   std::string embedding_source, block_source, head_source;  // "roofline" or "profile:<path>"
 };
+
+// The time of one pass's tensor-parallel collectives over the link the t GPUs share.
+TimeNs tp_comm_time(const TpComm& comm, int t, double alpha_s, double beta_bytes_per_s);
 
 // One virtual stage (model chunk), in model order 0..P*V-1.
 struct StageCost {
@@ -55,15 +68,23 @@ struct StageCost {
   TimeNs forward = 0;  // one micro-batch through the whole chunk
   TimeNs backward_input = 0;  // includes the recomputed forward under Recompute::Full
   TimeNs backward_weight = 0;
+  // The tensor-parallel collectives inside each of those times (0 with t = 1): what an overlapped
+  // F&B unit can hide under the other half's compute.
+  TimeNs forward_comm = 0, backward_input_comm = 0, backward_weight_comm = 0;
   std::string source;  // "roofline", "profile:<path>", or "mixed(...)" listing each layer type's
   double forward_flops = 0;
   double backward_input_flops = 0;
   double backward_weight_flops = 0;
-  std::int64_t activation_bytes = 0;  // stashed per in-flight micro-batch of this chunk
-  std::int64_t params = 0;
-  std::int64_t param_bytes = 0;
+  std::int64_t activation_bytes = 0;  // stashed per in-flight micro-batch of this chunk, per GPU
+  std::int64_t params = 0;            // per GPU (the tensor-parallel shard)
+  std::int64_t param_bytes = 0;       // per GPU, after ZeRO's sharding over data-parallel replicas
   std::int64_t grad_bytes = 0;
   std::int64_t optimizer_bytes = 0;
+  // Its share of a training step: the data-parallel collective of its gradients (all-reduce; a
+  // reduce-scatter under ZeRO, once per step or per backward), ZeRO's all-gather of its
+  // parameters (after the optimizer for stages 1-2, before each pass for 3), and the optimizer
+  // update of its parameter shard. 0 where d = 1 or ZeRO is off.
+  TimeNs grad_reduce = 0, param_gather = 0, optimizer = 0;
 
   TimeNs total() const { return forward + backward_input + backward_weight; }
 };
@@ -81,7 +102,8 @@ struct StageCostTable {
   std::vector<TimeNs> boundary_transfer;
   // F + B + W FLOPs of one micro-batch through the whole model without recompute ("model FLOPs",
   // the numerator of MFU; recomputation is excluded as in PaLM's MFU definition).
-  double model_flops_per_microbatch = 0;
+  double model_flops_per_microbatch = 0;     // the whole model, F + B + W, no recompute (MFU)
+  double hardware_flops_per_microbatch = 0;  // the same with the recompute the settings ask for (HFU)
 };
 
 // Per-layer-type times: the profile's measurement where it has one (a measured block is taken as

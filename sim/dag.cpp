@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include "base/error.h"
@@ -35,6 +36,7 @@ struct DagBuilder {
   void feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried);
   OpId backward_of(int stage, int microbatch) const;
   void add_dependencies();
+  void add_training_step(const TrainingStepCosts& step);
   Dag finish();
 };
 
@@ -167,6 +169,95 @@ void DagBuilder::add_dependencies() {
   assert(t.ops.size() < kNoOp);
 }
 
+// Per rank, in the order the ops can run: ZeRO-3 gathers and per-backward reductions interleaved
+// with the passes, or one reduction per stage as its gradients become final; then the optimizer
+// on the rank's stream; then ZeRO-1/2's gathers of the updated parameters. Each channel runs its
+// collectives in the order they are chained here, which is the order they become ready (a rank's
+// ops end in program order).
+void DagBuilder::add_training_step(const TrainingStepCosts& step) {
+  OpTable& t = *table;
+  const OpId pipeline_end = static_cast<OpId>(t.ops.size());
+  for (int r = 0; r < schedule.ranks; ++r) {
+    const OpId first = t.rank_begin[r], last = t.rank_begin[r + 1];
+    if (first == last) continue;
+    int channel = -1;
+    OpId previous_collective = kNoOp;
+    auto add_op = [&](StepKind kind, int resource, TimeNs duration, int stage, int microbatch) {
+      Op op;
+      op.duration = duration;
+      op.resource = resource;
+      op.stage = stage;
+      op.microbatch = microbatch;
+      op.step = kind;
+      t.ops.push_back(op);
+      return static_cast<OpId>(t.ops.size() - 1);
+    };
+    // A collective on the rank's data-parallel channel, after the one before it there.
+    auto collective = [&](StepKind kind, TimeNs duration, int stage, int microbatch) {
+      if (channel < 0) {
+        channel = static_cast<int>(t.resources.size());
+        Resource res;
+        res.name = "dp " + std::to_string(r);
+        res.data_parallel_of = r;
+        t.resources.push_back(res);
+      }
+      const OpId v = add_op(kind, channel, duration, stage, microbatch);
+      if (previous_collective != kNoOp) add_edge(previous_collective, v, EdgeKind::Step);
+      previous_collective = v;
+      return v;
+    };
+    auto gives_weight_gradients = [&](OpId v) { return t.ops[v].kind == ActionKind::W || t.ops[v].kind == ActionKind::BW; };
+    auto needs_parameters = [&](OpId v) { return t.ops[v].kind != ActionKind::W; };
+    auto gather_time = [&](OpId v) {
+      return step.param_gather_before_pass.empty() ? TimeNs{0} : step.param_gather_before_pass[t.ops[v].stage];
+    };
+    const bool per_backward = step.reduce_every_backward;
+    const bool reduce_now = step.overlap;  // a reduction may start as soon as its gradients are final
+    // ZeRO-3 gathers (op v's parameters, issued once op v-2 is done) and per-backward reductions.
+    std::vector<OpId> deferred;  // reductions that wait for the rank's last op (no overlap)
+    auto gather_for = [&](OpId v) {
+      if (v >= last || !needs_parameters(v) || gather_time(v) == 0) return;
+      const OpId g = collective(StepKind::ParamGather, gather_time(v), t.ops[v].stage, t.ops[v].microbatch);
+      if (v >= first + 2) add_edge(v - 2, g, EdgeKind::Step);
+      add_edge(g, v, EdgeKind::Step);
+    };
+    gather_for(first);
+    gather_for(first + 1);
+    // The op of each stage after which its gradients are final: its last W or BW in program order.
+    std::vector<OpId> final_backward(t.stages, kNoOp);
+    for (OpId v = first; v < last; ++v)
+      if (gives_weight_gradients(v)) final_backward[t.ops[v].stage] = v;
+    for (OpId v = first; v < last; ++v) {
+      gather_for(v + 2);
+      if (!gives_weight_gradients(v)) continue;
+      const int s = t.ops[v].stage;
+      const TimeNs reduce = step.grad_reduce.empty() ? 0 : step.grad_reduce[s];
+      if (reduce == 0 || (!per_backward && final_backward[s] != v)) continue;
+      if (!reduce_now) {
+        deferred.push_back(v);
+        continue;
+      }
+      add_edge(v, collective(StepKind::GradReduce, reduce, s, t.ops[v].microbatch), EdgeKind::Step);
+    }
+    for (OpId v : deferred)
+      add_edge(last - 1, collective(StepKind::GradReduce, step.grad_reduce[t.ops[v].stage], t.ops[v].stage,
+                                    t.ops[v].microbatch),
+               EdgeKind::Step);
+    const OpId optimizer = add_op(StepKind::Optimizer, r, step.optimizer[r], t.ops[first].stage, 0);
+    add_edge(last - 1, optimizer, EdgeKind::Step);
+    if (previous_collective != kNoOp) add_edge(previous_collective, optimizer, EdgeKind::Step);
+    std::vector<char> gathered(t.stages, 0);
+    for (OpId v = first; v < last; ++v) {
+      const int s = t.ops[v].stage;
+      if (gathered[s] || step.param_gather_after_step.empty() || step.param_gather_after_step[s] == 0) continue;
+      gathered[s] = 1;
+      add_edge(optimizer, collective(StepKind::ParamGather, step.param_gather_after_step[s], s, 0), EdgeKind::Step);
+    }
+  }
+  t.step_ops = static_cast<OpId>(t.ops.size()) - pipeline_end;
+  assert(t.ops.size() < kNoOp);
+}
+
 Dag DagBuilder::finish() {
   const std::size_t n = table->ops.size();
   Dag dag;
@@ -248,7 +339,11 @@ std::string describe_op(const OpTable& t, OpId id) {
   const Op& op = t.ops[id];
   Action a{op.kind, op.stage, op.microbatch};
   std::ostringstream os;
-  if (op.is_transfer) {
+  if (op.step != StepKind::None) {
+    os << step_kind_name(op.step);
+    if (op.step != StepKind::Optimizer) os << " of stage " << op.stage;
+    os << " on " << t.resources[op.resource].name;
+  } else if (op.is_transfer) {
     const Resource& link = t.resources[op.resource];
     os << "transfer of " << to_csv_string(a) << " on link " << link.src << "->" << link.dst;
   } else {
@@ -257,13 +352,19 @@ std::string describe_op(const OpTable& t, OpId id) {
   return os.str();
 }
 
-Dag build_dag(const Schedule& schedule, const OpCosts& costs) {
+Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step) {
   if (costs.stages() != schedule.stages())
     throw InputError("cost table has " + std::to_string(costs.stages()) + " stages but the schedule has " +
                      std::to_string(schedule.stages()));
   DagBuilder b(schedule, costs);
   b.add_compute_ops();
   b.add_dependencies();
+  if (!step.empty()) {
+    if (static_cast<int>(step.optimizer.size()) != schedule.ranks)
+      throw std::invalid_argument("build_dag: optimizer times for " + std::to_string(step.optimizer.size()) +
+                                  " ranks, the schedule has " + std::to_string(schedule.ranks));
+    b.add_training_step(step);
+  }
   return b.finish();
 }
 

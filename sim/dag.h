@@ -7,7 +7,9 @@
 //   chain in reverse) or a stash (the stage's own F before its backward, B before its W);
 // - joins: an overlapped unit (F&B) is its F op, which takes the unit's whole time, then its
 //   backward op, which takes none; the F op also waits for the backward's inputs.
-// Data that crosses ranks goes through a transfer node on the directional link.
+// Data that crosses ranks goes through a transfer node on the directional link. A model-driven run
+// adds the rest of a training step after the pipeline: per rank, the data-parallel collectives on
+// its own channel ("dp r", one at a time in a fixed order) and the optimizer on its compute stream.
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/range/iterator_range.hpp>
 #include <cstdint>
@@ -24,6 +26,9 @@ enum class EdgeKind : std::uint8_t {
   Gradient,    // an input gradient to the previous stage's backward
   Stash,       // within one stage and micro-batch: F before its backward, B before its W
   Join,        // an overlapped unit starts when the inputs of both halves are in
+  Step,        // training-step ops: what each waits for (a stage's last backward, the collective
+               // before it on the rank's data-parallel channel, the optimizer), and ZeRO-3's
+               // parameter gathers before the passes that need them
 };
 
 // Out-edges only: the hot paths walk forward; the rare backward questions (who blocks a deadlocked
@@ -51,9 +56,10 @@ struct Dag {
   }
 };
 
-// Builds the DAG. The schedule must have passed validate_schedule. A cycle (deadlock) is found by
-// the first topological pass over it: simulate() or check_acyclic().
-Dag build_dag(const Schedule& schedule, const OpCosts& costs);
+// Builds the DAG, with training-step ops when `step` is not empty. The schedule must have passed
+// validate_schedule. A cycle (deadlock) is found by the first topological pass over it: simulate()
+// or check_acyclic().
+Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step = {});
 
 // Throws DeadlockError when the dependencies form a cycle, naming the op each rank is blocked at
 // and what it waits for (Kahn's algorithm: linear, never hangs).

@@ -8,14 +8,14 @@ Dataflow::Dataflow(const Dag& dag) {
   const OpTable& t = *dag.table;
   const auto& g = dag.graph;
   compute_ops_ = t.compute_ops();
-  of_transfer_.assign(t.ops.size() - compute_ops_, 0);
+  of_transfer_.assign(t.pipeline_ops() - compute_ops_, 0);
   // Producer by producer (edge order), so by_producer_ is already grouped.
   output_begin_.assign(compute_ops_ + 1, 0);
   for (OpId u = 0; u < compute_ops_; ++u) {
     output_begin_[u] = static_cast<std::uint32_t>(by_producer_.size());
     for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
       const EdgeKind kind = g[e];
-      if (kind == EdgeKind::Stash || kind == EdgeKind::Join) continue;
+      if (kind == EdgeKind::Stash || kind == EdgeKind::Join || kind == EdgeKind::Step) continue;
       Handoff h;
       h.producer = u;
       h.payload = kind == EdgeKind::Activation ? Payload::Activation : Payload::Gradient;

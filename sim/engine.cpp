@@ -23,7 +23,8 @@ class Replay {
         link_free_(t_.resources.size(), 0),
         last_on_link_(t_.resources.size(), kNoOp),
         cursor_(t_.rank_begin.begin(), t_.rank_begin.end() - 1),
-        compute_ops_(t_.compute_ops()) {
+        compute_ops_(t_.compute_ops()),
+        pipeline_ops_(t_.pipeline_ops()) {
     tl_.table = dag.table;
     tl_.source = "simulated";
     tl_.start.assign(t_.ops.size(), 0);  // an op's start collects its inputs' arrivals until it runs
@@ -33,9 +34,12 @@ class Replay {
   }
 
   Timeline run() {
+    std::size_t finished = 0;
+    for (OpId v = pipeline_ops_; v < t_.ops.size(); ++v)
+      if (pending_[v] == 0) ready_steps_.push_back(v);
+    finished += run_ready_steps();
     for (int r = t_.ranks - 1; r >= 0; --r)
       if (cursor_[r] < t_.rank_begin[r + 1] && pending_[cursor_[r]] == 0) ready_ranks_.push_back(r);
-    std::size_t finished = 0;
     while (!ready_ranks_.empty()) {
       const int r = ready_ranks_.back();
       ready_ranks_.pop_back();
@@ -43,6 +47,7 @@ class Replay {
       for (OpId v = cursor_[r]; v < end && pending_[v] == 0; v = cursor_[r]) {
         cursor_[r] = v + 1;
         finished += run_op(v);
+        finished += run_ready_steps();
       }
     }
     // A topological pass that stops early: the dependencies form a cycle.
@@ -58,7 +63,7 @@ class Replay {
     if (const OpId next = dag_.next_on_rank(v); next != kNoOp) arrive(next, tl_.end[v], v);
     for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) {
       const OpId w = boost::target(e, dag_.graph);
-      if (w < compute_ops_) {  // compute ops come first in the table, transfers after
+      if (w < compute_ops_ || w >= pipeline_ops_) {  // compute ops first in the table, transfers, step ops
         arrive(w, tl_.end[v], v);
         continue;
       }
@@ -76,7 +81,21 @@ class Replay {
     return done;
   }
 
-  // An input of compute op w arrives at `when` from op `from`; w's start is the latest arrival, and
+  // Training-step ops whose inputs are all in: each starts at its last input's arrival (its
+  // channel's order is an input), so they need no resource bookkeeping.
+  std::size_t run_ready_steps() {
+    std::size_t done = 0;
+    while (!ready_steps_.empty()) {
+      const OpId v = ready_steps_.back();
+      ready_steps_.pop_back();
+      tl_.end[v] = tl_.start[v] + duration(v);
+      ++done;
+      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) arrive(boost::target(e, dag_.graph), tl_.end[v], v);
+    }
+    return done;
+  }
+
+  // An input of op w (compute or training step) arrives at `when` from op `from`; w's start is the latest arrival, and
   // its cause that input. On a tie the op before w on its rank is the cause: a rank that was busy
   // until then did not wait for the data.
   void arrive(OpId w, TimeNs when, OpId from) {
@@ -86,6 +105,10 @@ class Replay {
       tl_.cause[w] = from;
     }
     if (--pending_[w] == 0) {
+      if (w >= pipeline_ops_) {
+        ready_steps_.push_back(w);
+        return;
+      }
       const int r = t_.ops[w].resource;
       if (cursor_[r] == w) ready_ranks_.push_back(r);
     }
@@ -102,7 +125,8 @@ class Replay {
   std::vector<OpId> last_on_link_;     // the transfer that last used each link
   std::vector<OpId> cursor_;           // per rank: its next op
   std::vector<int> ready_ranks_;       // ranks whose cursor op has all its inputs
-  OpId compute_ops_;
+  std::vector<OpId> ready_steps_;      // training-step ops whose inputs are all in, not yet run
+  OpId compute_ops_, pipeline_ops_;
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 // The discrete-event engine. Each rank runs its compute ops one at a time in program order (the
 // DAG's order edges); each directional link runs its transfers one at a time, first come first
 // served (ties by op id). An op starts when its inputs have arrived and its resource is free.
+// Training-step ops (data-parallel collectives, the optimizer) start when their inputs are in: the
+// DAG chains each channel's collectives in order, so their resource is one of their inputs.
 // The engine only produces the timeline: statistics belong to sim/metrics.h.
 #include <span>
 

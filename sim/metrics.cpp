@@ -39,15 +39,19 @@ InFlight sweep(const std::vector<std::pair<TimeNs, std::int64_t>>& starts,
   return f;
 }
 
-// Step 1: the run's span, first op start to last op end.
+// Step 1: the run's span, first op start to last op end: of the pipeline, and of the whole step.
 void measure_span(const Timeline& tl, Metrics& m) {
-  TimeNs t0 = tl.start[0], t1 = tl.end[0];
+  const OpTable& t = *tl.table;
+  TimeNs t0 = tl.start[0], t1 = tl.end[0], step_end = tl.end[0];
   for (std::size_t v = 0; v < tl.start.size(); ++v) {
     t0 = std::min(t0, tl.start[v]);
-    t1 = std::max(t1, tl.end[v]);
+    if (v < t.pipeline_ops()) t1 = std::max(t1, tl.end[v]);
+    step_end = std::max(step_end, tl.end[v]);
   }
   m.start_ns = t0;
   m.makespan_ns = t1 - t0;
+  m.iteration_ns = step_end - t0;
+  m.has_training_step = t.step_ops > 0;
 }
 
 // Step 2: one rank's busy time, idle breakdown and in-flight micro-batch chunks (Little's law).
@@ -79,6 +83,8 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
       const OpId why = tl.cause.empty() ? kNoOp : tl.cause[v];
       if (why != kNoOp && t.ops[why].is_transfer)
         (t.ops[why].kind == ActionKind::F ? rm.idle_waiting_activation_ns : rm.idle_waiting_gradient_ns) += gap;
+      else if (why != kNoOp && t.ops[why].step == StepKind::ParamGather)
+        rm.idle_waiting_parameters_ns += gap;
       else
         rm.idle_other_ns += gap;
     }
@@ -137,7 +143,7 @@ std::vector<LinkMetrics> link_metrics(const Timeline& tl) {
     link_index[r] = static_cast<int>(links.size());
     links.push_back({static_cast<int>(r), t.resources[r].src, t.resources[r].dst, 0, 0, 0});
   }
-  for (OpId v = t.compute_ops(); v < t.ops.size(); ++v) {
+  for (OpId v = t.compute_ops(); v < t.pipeline_ops(); ++v) {
     const Op& op = t.ops[v];
     LinkMetrics& lm = links[link_index[op.resource]];
     ++lm.transfers;
@@ -159,11 +165,39 @@ CriticalPath critical_path(const Timeline& tl) {
     if (tl.end[u] > tl.end[v]) v = u;
   while (v != kNoOp) {
     path.ops.push_back(v);
-    (t.ops[v].is_transfer ? path.transfer_ns : path.compute_ns) += tl.end[v] - tl.start[v];
+    const TimeNs d = tl.end[v] - tl.start[v];
+    (t.is_step(v) ? path.step_ns : t.ops[v].is_transfer ? path.transfer_ns : path.compute_ns) += d;
     v = tl.cause[v];
   }
   std::reverse(path.ops.begin(), path.ops.end());
   return path;
+}
+
+// Step 6: the training step's ops per rank, and what of them the pipeline did not hide: the part
+// of the last-ending rank's tail (after the pipeline's end) its optimizer covers is optimizer time,
+// the rest data-parallel communication.
+void training_step(const Timeline& tl, Metrics& m) {
+  const OpTable& t = *tl.table;
+  if (t.step_ops == 0) return;
+  int last_rank = -1;
+  OpId last_optimizer = kNoOp;
+  for (OpId v = t.pipeline_ops(); v < t.ops.size(); ++v) {
+    const Op& op = t.ops[v];
+    const Resource& res = t.resources[op.resource];
+    const int r = op.step == StepKind::Optimizer ? res.rank : res.data_parallel_of;
+    RankMetrics& rm = m.ranks[r];
+    (op.step == StepKind::Optimizer ? rm.optimizer_ns : rm.data_parallel_busy_ns) += tl.end[v] - tl.start[v];
+    rm.step_end_ns = std::max(rm.step_end_ns, tl.end[v] - m.start_ns);
+  }
+  for (const RankMetrics& rm : m.ranks)
+    if (last_rank < 0 || rm.step_end_ns > m.ranks[last_rank].step_end_ns) last_rank = rm.rank;
+  for (OpId v = t.pipeline_ops(); v < t.ops.size(); ++v)
+    if (t.ops[v].step == StepKind::Optimizer && t.resources[t.ops[v].resource].rank == last_rank) last_optimizer = v;
+  const TimeNs pipeline_end = m.start_ns + m.makespan_ns, step_end = m.start_ns + m.iteration_ns;
+  if (last_optimizer != kNoOp)
+    m.exposed_optimizer_ns = std::max<TimeNs>(
+        0, std::min(tl.end[last_optimizer], step_end) - std::max(tl.start[last_optimizer], pipeline_end));
+  m.exposed_data_parallel_ns = m.iteration_ns - m.makespan_ns - m.exposed_optimizer_ns;
 }
 
 }  // namespace
@@ -178,6 +212,7 @@ Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
   summarize_ranks(t, m);
   m.links = link_metrics(tl);
   m.critical_path = critical_path(tl);
+  training_step(tl, m);
   return m;
 }
 

@@ -18,6 +18,7 @@ struct RankMetrics {
   // inside the span by what the next op waited for.
   TimeNs idle_leading_ns = 0, idle_trailing_ns = 0;
   TimeNs idle_waiting_activation_ns = 0, idle_waiting_gradient_ns = 0, idle_other_ns = 0;
+  TimeNs idle_waiting_parameters_ns = 0;  // ZeRO-3: for the data-parallel gather of the next op's parameters
   // Little's law over micro-batch chunks on this rank: an item is in flight from the start of its
   // F to the end of its last backward piece.
   std::int64_t items = 0;
@@ -26,6 +27,9 @@ struct RankMetrics {
   double arrival_rate_per_s = 0;  // lambda = items / makespan
   double mean_residence_ns = 0;   // W: mean of per-item residence times
   std::int64_t peak_activation_bytes = 0;  // when activation bytes per stage are known
+  // The training step after the pipeline (runs with step ops): time on the rank's data-parallel
+  // channel, its optimizer update, and when its last step op ends (from the run's start).
+  TimeNs data_parallel_busy_ns = 0, optimizer_ns = 0, step_end_ns = 0;
 };
 
 struct LinkMetrics {
@@ -38,11 +42,11 @@ struct LinkMetrics {
 
 struct CriticalPath {
   std::vector<OpId> ops;  // from the first op to the last-ending one
-  TimeNs compute_ns = 0, transfer_ns = 0;
+  TimeNs compute_ns = 0, transfer_ns = 0, step_ns = 0;  // step_ns: training-step ops on the path
 };
 
 struct Metrics {
-  TimeNs makespan_ns = 0;
+  TimeNs makespan_ns = 0;         // the pipeline: first op start to last compute or transfer end
   TimeNs start_ns = 0;            // start of the first op
   double bubble_fraction = 0;     // 1 - sum(busy) / (P * makespan)
   double bubble_rate_zb = 0;      // (C - B*) / C, C = largest span, B* = largest busy
@@ -51,6 +55,12 @@ struct Metrics {
   std::vector<RankMetrics> ranks;
   std::vector<LinkMetrics> links;
   CriticalPath critical_path;     // empty for measured timelines (no causes recorded)
+  // One whole training step: the pipeline, then what of the data-parallel reduction and the
+  // optimizer did not hide under it (iteration = makespan + exposed_data_parallel +
+  // exposed_optimizer). Equal to the makespan, and both 0, without step ops.
+  bool has_training_step = false;
+  TimeNs iteration_ns = 0;
+  TimeNs exposed_data_parallel_ns = 0, exposed_optimizer_ns = 0;
 };
 
 struct MetricsOptions {

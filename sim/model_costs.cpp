@@ -47,6 +47,22 @@ OpCosts ModelCosts::op_costs() const {
   return c;
 }
 
+TrainingStepCosts ModelCosts::step_costs(const std::vector<int>& rank_of_stage, int ranks) const {
+  const Parallelism& par = settings.parallel;
+  TrainingStepCosts c;
+  c.reduce_every_backward = par.zero >= 2;
+  c.overlap = par.grad_reduce_overlap;
+  c.optimizer.assign(ranks, 0);
+  for (std::size_t v = 0; v < table.stages.size(); ++v) {
+    const StageCost& s = table.stages[v];
+    c.grad_reduce.push_back(s.grad_reduce);
+    c.param_gather_after_step.push_back(par.zero == 1 || par.zero == 2 ? s.param_gather : 0);
+    c.param_gather_before_pass.push_back(par.zero == 3 ? s.param_gather : 0);
+    c.optimizer[rank_of_stage[v]] += s.optimizer;
+  }
+  return c;
+}
+
 OpCosts per_rank_op_costs(const std::vector<ModelCosts>& by_rank, const std::vector<int>& rank_of_stage) {
   OpCosts c = by_rank.front().op_costs();
   for (std::size_t v = 0; v < rank_of_stage.size(); ++v) {
@@ -141,6 +157,27 @@ bool apply_measured_hops(StageCostTable& table, const StageTimesProfile& st, con
 
 }  // namespace
 
+namespace {
+
+// "t = 8 (sequence parallel) x P = 4 x d = 2 = 64 GPUs, 8 per node; ZeRO-1; ..." for the report.
+std::string describe_parallelism(const Parallelism& par, int P, int gpus_per_node) {
+  std::string text = "parallelism: t = " + std::to_string(par.tensor) + (par.sequence ? " (sequence parallel)" : "") +
+                     " x P = " + std::to_string(P) + " x d = " + std::to_string(par.data) + " = " +
+                     std::to_string(par.tensor * P * par.data) + " GPUs, " + std::to_string(gpus_per_node) +
+                     " per node; placement ";
+  for (std::size_t i = 0; i < par.placement.size(); ++i) {
+    const ParallelDim d = par.placement[i];
+    text += std::string(i ? "," : "[") + (d == ParallelDim::Tensor ? "tensor" : d == ParallelDim::Pipeline ? "pipeline" : "data");
+  }
+  text += "] (innermost first)";
+  if (par.data > 1)
+    text += std::string("; ZeRO-") + std::to_string(par.zero) + ", gradient reduction " +
+            (par.grad_reduce_overlap ? "overlapped with the backward" : "after the backward");
+  return text;
+}
+
+}  // namespace
+
 ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule, const CostOverrides& overrides) {
   const int copies = schedule.copies();
   const int stages = schedule.ranks, chunks = schedule.chunks / copies;
@@ -155,12 +192,14 @@ ModelCosts build_model_costs(const ModelConfig& config, const Schedule& schedule
   mc.settings.chunks = chunks;
   mc.settings.efficiency = config.efficiency;
   mc.settings.link = config.link;
+  mc.settings.parallel = config.parallel;
   mc.settings.rank_of_stage.assign(schedule.rank_of_stage.begin(), schedule.rank_of_stage.begin() + stages * chunks);
   mc.notes.push_back("model " + mc.model.name + " (" + std::to_string(mc.model.layers) + " blocks, hidden " +
                      std::to_string(mc.model.hidden) + "), micro-batch " + std::to_string(config.micro_batch_size) +
                      " x sequence " + std::to_string(config.sequence_length) + ", " + to_string(config.dtype) +
                      ", recompute " + to_string(config.recompute));
   mc.notes.push_back("hardware " + mc.hardware.name + (config.hardware_defaulted ? " (default; set 'hardware:')" : ""));
+  mc.notes.push_back(describe_parallelism(config.parallel, stages, mc.hardware.gpus_per_node));
   std::optional<Profile> profile;
   if (overrides.profile || !config.profile.empty()) {
     profile = overrides.profile ? *overrides.profile : load_profile(config.profile);

@@ -31,6 +31,8 @@ struct ModelCosts {
 
   // The DAG's op costs: virtual stage v's F/B/W and the hop after it.
   OpCosts op_costs() const;
+  // The training step after the pipeline, with the schedule's placement of stages on ranks.
+  TrainingStepCosts step_costs(const std::vector<int>& rank_of_stage, int ranks) const;
 };
 
 // What a caller may fix in place of the config's own choices.

@@ -11,14 +11,20 @@ MetricsOptions metrics_options(const ModelCosts& costs) {
 ModelMetrics compute_model_metrics(const Metrics& m, const ModelCosts& costs, const std::vector<RankMemory>& memory,
                                    int microbatches) {
   ModelMetrics mm;
-  const double seconds = static_cast<double>(m.makespan_ns) * 1e-9;
-  const double samples = static_cast<double>(microbatches) * costs.settings.micro_batch_size;
+  const double seconds = static_cast<double>(m.iteration_ns) * 1e-9;
+  const Parallelism& par = costs.settings.parallel;
   const int P = costs.settings.stages;
-  mm.model_flops_per_iteration = costs.table.model_flops_per_microbatch * microbatches;
+  mm.gpus = par.tensor * P * par.data;
+  const double replicas_microbatches = static_cast<double>(microbatches) * par.data;
+  const double samples = replicas_microbatches * costs.settings.micro_batch_size;
+  mm.model_flops_per_iteration = costs.table.model_flops_per_microbatch * replicas_microbatches;
+  mm.hardware_flops_per_iteration = costs.table.hardware_flops_per_microbatch * replicas_microbatches;
   if (seconds > 0) {
+    const double capacity = mm.gpus * costs.hardware.peak_flops(costs.settings.dtype) * seconds;
     mm.samples_per_s = samples / seconds;
     mm.tokens_per_s = samples * costs.settings.sequence_length / seconds;
-    mm.mfu = mm.model_flops_per_iteration / (P * costs.hardware.peak_flops(costs.settings.dtype) * seconds);
+    mm.mfu = mm.model_flops_per_iteration / capacity;
+    mm.hfu = mm.hardware_flops_per_iteration / capacity;
   }
   mm.memory_limit_bytes = costs.memory_limit_bytes;
   for (int r = 0; r < P; ++r) {

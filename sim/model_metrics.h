@@ -1,7 +1,7 @@
 #pragma once
 // Figures that need the model behind a run: tokens and samples per second, MFU, and per-rank
-// memory (parameters, gradients, optimizer state, activations at the in-flight peak) against the
-// memory limit. Computed from the metrics and the cost model's tables only.
+// memory per GPU (parameters, gradients, optimizer state, activations at the in-flight peak)
+// against the memory limit. Computed from the metrics and the cost model's tables only.
 #include <cstdint>
 #include <vector>
 
@@ -21,10 +21,15 @@ struct RankModelMetrics {
 };
 
 struct ModelMetrics {
+  // Over the whole job (d replicas) and one training step (the iteration time: the pipeline plus
+  // the exposed data-parallel reduction and optimizer).
+  int gpus = 1;  // t x P x d
   double tokens_per_s = 0;
   double samples_per_s = 0;
-  double mfu = 0;  // model FLOPs / (P x peak x makespan)
-  double model_flops_per_iteration = 0;
+  double mfu = 0;  // model FLOPs / (GPUs x peak x iteration time); recomputation not counted
+  double hfu = 0;  // the same with the recomputed forward passes counted (hardware FLOPs)
+  double model_flops_per_iteration = 0;     // all d replicas
+  double hardware_flops_per_iteration = 0;
   std::int64_t memory_limit_bytes = 0;
   std::vector<RankModelMetrics> ranks;
 };

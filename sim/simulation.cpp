@@ -72,11 +72,12 @@ OpCosts costs_from_times(const ExplicitTimes& t, const Schedule& s) {
   return c;
 }
 
-SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options) {
+SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options,
+                                const TrainingStepCosts& step) {
   SimulationResult r;
   r.schedule = std::move(schedule);
   r.costs = std::move(costs);
-  r.dag = build_dag(r.schedule, r.costs);
+  r.dag = build_dag(r.schedule, r.costs, step);
   r.timeline = simulate(r.dag);
   r.metrics = compute_metrics(r.timeline, options);
   return r;
@@ -98,7 +99,8 @@ SimulationResult run_simulation(const SimulationConfig& config) {
   OpCosts costs = mc.op_costs();
   Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
-  SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc));
+  const TrainingStepCosts step = mc.step_costs(s.rank_of_stage, s.ranks);
+  SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc), step);
   r.times_source = "the cost model";
   r.search = search;
   r.model_metrics = compute_model_metrics(r.metrics, mc, memory, config.microbatches);
@@ -115,6 +117,9 @@ RunInfo describe_run(const SimulationConfig& c, const Schedule& s, const std::st
   info.chunks = c.chunks;
   info.split_backward = s.split_backward;
   info.times_source = times_source;
+  if (c.parallel_keys_ignored)
+    info.notes.push_back("tensor_parallel, sequence_parallel, data_parallel, zero, placement and grad_reduce_overlap are "
+                         "ignored: explicit times are one pipeline's, as given (no training step is added)");
   return info;
 }
 

@@ -56,6 +56,8 @@ SimulationResult run_simulation(const SimulationConfig& config);
 RunInfo describe_run(const SimulationConfig& config, const Schedule& schedule, const std::string& times_source);
 
 // The same pipeline from an already-built schedule and costs (tests, benchmarks, measure).
-SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options = {});
+// With `step`, the DAG ends with the training step's ops (data-parallel collectives, optimizer).
+SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsOptions& options = {},
+                                const TrainingStepCosts& step = {});
 
 }  // namespace ppsim

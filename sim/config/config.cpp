@@ -1,8 +1,10 @@
 #include "sim/config/config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "base/yaml_reader.h"
+#include "models/model_loader.h"
 #include "schedules/registry.h"
 #include "sim/config/default_example.h"
 
@@ -91,14 +93,66 @@ ModelConfig read_model_keys(const YamlMap& root, const std::string& file, const 
   m.link = root.choice_or("link", m.link,
                           {{"auto", LinkChoice::Auto}, {"intra_node", LinkChoice::IntraNode},
                            {"inter_node", LinkChoice::InterNode}});
+  m.link_given = root.has("link");
   return m;
+}
+
+// tensor_parallel, sequence_parallel, data_parallel, zero, placement, grad_reduce_overlap.
+Parallelism read_parallelism(const YamlMap& root) {
+  Parallelism p;
+  p.tensor = root.integer_or("tensor_parallel", 1, 1, kMaxCount);
+  p.sequence = root.boolean_or("sequence_parallel", false);
+  p.data = root.integer_or("data_parallel", 1, 1, kMaxCount);
+  p.zero = root.integer_or("zero", 0, 0, 3);
+  p.grad_reduce_overlap = root.boolean_or("grad_reduce_overlap", true);
+  if (p.sequence && p.tensor == 1)
+    root.value("sequence_parallel").fail("splits the sequence over the tensor-parallel GPUs: it needs tensor_parallel > 1");
+  if (p.zero > 0 && p.data == 1)
+    root.value("zero").fail("shards over data-parallel replicas: zero " + std::to_string(p.zero) +
+                            " needs data_parallel > 1");
+  if (root.has("placement")) {
+    const YamlValue v = root.value("placement");
+    p.placement.clear();
+    for (const YamlValue& item : v.items())
+      p.placement.push_back(item.choice(Names<ParallelDim>{
+          {"tensor", ParallelDim::Tensor}, {"pipeline", ParallelDim::Pipeline}, {"data", ParallelDim::Data}}));
+    std::vector<ParallelDim> sorted = p.placement;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted != std::vector<ParallelDim>{ParallelDim::Tensor, ParallelDim::Pipeline, ParallelDim::Data})
+      v.fail("must name tensor, pipeline and data once each, innermost first (e.g. [tensor, pipeline, data])");
+  }
+  return p;
+}
+
+// The checks that need the model and the GPU: t divides what Megatron splits, and a tensor-parallel
+// group that spans nodes says which link it uses.
+void check_parallelism(const YamlMap& root, const ModelConfig& m, int ranks) {
+  const Parallelism& p = m.parallel;
+  if (p.tensor > 1) {
+    const ModelSpec spec = load_model(m.model);
+    for (const auto& [name, value] : {std::pair<const char*, int>{"heads", spec.heads}, {"kv_heads", spec.kv_heads},
+                                      {"hidden", spec.hidden}, {"ffn_hidden", spec.ffn_hidden}})
+      if (value % p.tensor != 0)
+        root.value("tensor_parallel").fail("must divide the model's " + std::string(name) + " (" + spec.name + ": " +
+                                           std::to_string(value) + "; tensor_parallel: " + std::to_string(p.tensor) + ")");
+    const HardwareSpec hw = load_hardware(m.hardware);
+    if (p.tensor > hw.gpus_per_node && !m.link_given)
+      root.value("tensor_parallel").fail(std::to_string(p.tensor) + " GPUs per layer span more than a node of " +
+                                         hw.name + " (" + std::to_string(hw.gpus_per_node) +
+                                         " GPUs): set link: intra_node or inter_node for their collectives");
+  }
+  if (p.zero >= 2 && ranks > 1)
+    root.value("zero").fail("zero " + std::to_string(p.zero) + " shards the gradients, which pipeline parallelism "
+                            "accumulates over micro-batches: DeepSpeed and Megatron refuse the pair; use zero: 1 "
+                            "(the distributed optimizer) with stages > 1");
 }
 
 SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   const YamlMap root(doc);
   root.only({"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware", "profile",
              "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
-             "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction"});
+             "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction", "tensor_parallel",
+             "sequence_parallel", "data_parallel", "zero", "global_batch_size", "placement", "grad_reduce_overlap"});
   SimulationConfig c;
   c.source = doc.display;
   c.base_dir = base_dir;
@@ -108,7 +162,7 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   schedules.push_back("custom");
   c.schedule = root.choice("schedule", schedules);
   c.ranks = root.integer("stages", 1, kMaxCount);
-  c.microbatches = root.integer("microbatches", 1, kMaxCount);
+  if (!root.has("global_batch_size")) c.microbatches = root.integer("microbatches", 1, kMaxCount);
   c.chunks = root.integer_or("chunks", c.chunks, 1, kMaxCount);
 
   if (c.schedule == "zb-auto") {
@@ -131,11 +185,33 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   if (root.has("times") && root.has("model"))
     root.value("model").fail(
         "give either 'times:' (explicit per-op times) or 'model:' (times from the cost model), not both");
+  const Parallelism parallel = read_parallelism(root);
+  if (root.has("global_batch_size")) {
+    // M = global_batch_size / (d * micro_batch_size): a step's sequences over the replicas.
+    c.global_batch_size = root.integer<std::int64_t>("global_batch_size", 1, std::int64_t{1} << 40);
+    const std::int64_t mbs = root.integer_or("micro_batch_size", 1, 1, kMaxCount);
+    const std::int64_t per_step = parallel.data * mbs;
+    if (c.global_batch_size % per_step != 0)
+      root.value("global_batch_size").fail("must divide into data_parallel x micro_batch_size = " +
+                                           std::to_string(per_step) + " sequences per micro-batch step (got " +
+                                           std::to_string(c.global_batch_size) + ")");
+    const std::int64_t m = c.global_batch_size / per_step;
+    if (m > kMaxCount) root.value("global_batch_size").fail("gives " + std::to_string(m) + " micro-batches, more than " + std::to_string(kMaxCount));
+    if (root.has("microbatches") && root.integer("microbatches", 1, kMaxCount) != m)
+      root.value("microbatches").fail("disagrees with global_batch_size: " + std::to_string(c.global_batch_size) +
+                                      " / (data_parallel " + std::to_string(parallel.data) + " x micro_batch_size " +
+                                      std::to_string(mbs) + ") = " + std::to_string(m) + " micro-batches");
+    c.microbatches = static_cast<int>(m);
+  }
   if (root.has("model")) {
     c.model = read_model_keys(root, doc.display, base_dir);
+    c.model->parallel = parallel;
+    check_parallelism(root, *c.model, c.ranks);
     return c;
   }
-  for (const char* k : {"hardware", "profile", "profile_statistic", "micro_batch_size", "sequence_length", "dtype",
+  for (const char* k : {"tensor_parallel", "sequence_parallel", "data_parallel", "zero", "placement", "grad_reduce_overlap"})
+    c.parallel_keys_ignored = c.parallel_keys_ignored || root.has(k);
+  for (const char* k : {"hardware", "profile", "profile_statistic", "sequence_length", "dtype",
                         "recompute", "partition", "memory_limit", "efficiency", "link"})
     if (root.has(k)) root.value(k).fail("needs 'model:' (it configures the cost model)");
   if (!root.has("times"))

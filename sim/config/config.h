@@ -25,6 +25,14 @@
 //   memory_limit: 80GB       # per GPU; default: the hardware's capacity
 //   efficiency: {compute: 0.5, memory: 0.8, network: 0.8}   # roofline overrides
 //   link: auto               # auto | intra_node | inter_node: which link a hop uses
+// and the 3D-parallel keys (issue 12; with `times:` they are ignored and the report says so):
+//   tensor_parallel: 8       # t: GPUs sharing each layer (default 1)
+//   sequence_parallel: true  # Megatron sequence parallelism, with t > 1 (default false)
+//   data_parallel: 4         # d: pipeline replicas (default 1)
+//   zero: 1                  # 0 | 1 optimizer state | 2 + gradients | 3 + parameters, over d
+//   global_batch_size: 1536  # sequences per step: microbatches = global_batch_size / (d * micro_batch_size)
+//   placement: [tensor, pipeline, data]   # innermost first (default)
+//   grad_reduce_overlap: true             # data-parallel reduction in buckets under the backward
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,6 +41,7 @@
 
 #include "models/cost_model.h"
 #include "models/hardware.h"
+#include "models/parallelism.h"
 #include "models/model_spec.h"
 #include "models/stage_costs.h"
 #include "base/time.h"
@@ -59,6 +68,8 @@ struct ModelConfig {
   std::optional<std::int64_t> memory_limit_bytes;
   std::optional<Efficiency> efficiency;
   LinkChoice link = LinkChoice::Auto;
+  bool link_given = false;  // `link:` written out (needed when t > gpus_per_node)
+  Parallelism parallel;     // tensor_parallel, sequence_parallel, data_parallel, zero, placement, grad_reduce_overlap
 };
 
 struct ExplicitTimes {
@@ -72,7 +83,7 @@ struct SimulationConfig {
   std::string base_dir;  // for relative paths in the file
   std::string schedule;
   int ranks = 0;         // P, pipeline ranks: the YAML key `stages` (each rank holds `chunks` virtual stages)
-  int microbatches = 0;
+  int microbatches = 0;  // M; from global_batch_size / (data_parallel * micro_batch_size) when not given
   int chunks = 1;
   std::optional<ExplicitTimes> times;   // exactly one of times / model
   std::optional<ModelConfig> model;
@@ -82,6 +93,10 @@ struct SimulationConfig {
   // activations still held between its B and its W (default 1: all of them).
   int in_flight_limit = 0;
   double w_stash_fraction = 1.0;
+  // The 3D-parallel keys of a config with explicit `times:`: accepted and ignored (the times are
+  // one GPU's), which the report says.
+  bool parallel_keys_ignored = false;
+  std::int64_t global_batch_size = 0;  // sequences per optimizer step; 0 = not given
 };
 
 // Reads and validates a YAML file.

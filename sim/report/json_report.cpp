@@ -14,8 +14,19 @@ void write_json_report_fields(JsonWriter& w, const RunInfo& info, const Timeline
   w.field("split_backward", info.split_backward);
   w.field("times_source", info.times_source);
   w.field("compute_ops", static_cast<std::int64_t>(t.compute_ops()));
-  w.field("transfer_ops", static_cast<std::int64_t>(t.ops.size() - t.compute_ops()));
+  w.field("transfer_ops", static_cast<std::int64_t>(t.pipeline_ops() - t.compute_ops()));
+  w.field("step_ops", static_cast<std::int64_t>(t.step_ops));
   w.field("makespan_ns", m.makespan_ns);
+  // One training step: the makespan plus the exposed data-parallel reduction and optimizer
+  // (= makespan_ns when the run is the pipeline alone).
+  w.field("iteration_time_ns", m.iteration_ns);
+  if (m.has_training_step) {
+    w.key("training_step").begin_object();
+    w.field("pipeline_ns", m.makespan_ns);
+    w.field("exposed_data_parallel_ns", m.exposed_data_parallel_ns);
+    w.field("exposed_optimizer_ns", m.exposed_optimizer_ns);
+    w.end_object();
+  }
   w.field("bubble_fraction", m.bubble_fraction);
   w.field("bubble_rate_zb", m.bubble_rate_zb);
   w.field("largest_span_ns", m.largest_span_ns);
@@ -25,7 +36,10 @@ void write_json_report_fields(JsonWriter& w, const RunInfo& info, const Timeline
     w.field("tokens_per_s", info.model->tokens_per_s);
     w.field("samples_per_s", info.model->samples_per_s);
     w.field("mfu", info.model->mfu);
+    w.field("hfu", info.model->hfu);
+    w.field("gpus", info.model->gpus);
     w.field("model_flops_per_iteration", info.model->model_flops_per_iteration);
+    w.field("hardware_flops_per_iteration", info.model->hardware_flops_per_iteration);
     w.field("memory_limit_bytes", info.model->memory_limit_bytes);
     bool fits = true;
     for (const auto& r : info.model->ranks) fits = fits && r.fits;
@@ -67,7 +81,13 @@ void write_json_report_fields(JsonWriter& w, const RunInfo& info, const Timeline
     w.field("waiting_activation", r.idle_waiting_activation_ns);
     w.field("waiting_gradient", r.idle_waiting_gradient_ns);
     w.field("other", r.idle_other_ns);
+    if (m.has_training_step) w.field("waiting_parameters", r.idle_waiting_parameters_ns);
     w.end_object();
+    if (m.has_training_step) {
+      w.field("data_parallel_busy_ns", r.data_parallel_busy_ns);
+      w.field("optimizer_ns", r.optimizer_ns);
+      w.field("step_end_ns", r.step_end_ns);
+    }
     w.end_object();
   }
   w.end_array();
@@ -87,6 +107,7 @@ void write_json_report_fields(JsonWriter& w, const RunInfo& info, const Timeline
     w.field("ops", static_cast<std::int64_t>(m.critical_path.ops.size()));
     w.field("compute_ns", m.critical_path.compute_ns);
     w.field("transfer_ns", m.critical_path.transfer_ns);
+    if (m.has_training_step) w.field("step_ns", m.critical_path.step_ns);
     w.end_object();
   }
 }

@@ -9,6 +9,12 @@ namespace ppsim {
 namespace {
 
 const char* colour(const Op& op) {
+  switch (op.step) {
+    case StepKind::GradReduce: return "#e6550d";
+    case StepKind::Optimizer: return "#636363";
+    case StepKind::ParamGather: return "#9e9ac8";
+    case StepKind::None: break;
+  }
   if (op.is_transfer) return op.kind == ActionKind::F ? "#9ecae1" : "#a1d99b";
   switch (op.kind) {
     case ActionKind::F: return "#3182bd";
@@ -33,7 +39,7 @@ std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
   const double left = 90, top = 40, rank_h = 22, link_h = 12, plot_w = 1400;
   std::vector<double> row_y(rows + 1, top);
   for (int r = 0; r < rows; ++r) row_y[r + 1] = row_y[r] + (t.resources[r].is_link() ? link_h : rank_h);
-  const double height = row_y[rows] + 50;
+  const double height = row_y[rows] + (t.step_ops > 0 ? 68 : 50);
   const double scale = plot_w / static_cast<double>(std::max<TimeNs>(1, t1 - t0));
   std::string out;
   char buf[512];
@@ -72,14 +78,20 @@ std::string render_svg_timeline(const Timeline& tl, const std::string& title) {
     }
   }
   const double ly = row_y[rows] + 25;
-  const char* names[] = {"F forward", "B input grad", "W weight grad", "BW fused backward", "activation hop", "gradient hop"};
-  const ActionKind kinds[] = {ActionKind::F, ActionKind::B, ActionKind::W, ActionKind::BW, ActionKind::F, ActionKind::B};
-  for (int i = 0; i < 6; ++i) {
+  const char* names[] = {"F forward", "B input grad", "W weight grad", "BW fused backward", "activation hop", "gradient hop",
+                         "grad reduce", "optimizer", "param gather"};
+  const ActionKind kinds[] = {ActionKind::F, ActionKind::B, ActionKind::W, ActionKind::BW, ActionKind::F, ActionKind::B,
+                              ActionKind::F, ActionKind::F, ActionKind::F};
+  const StepKind steps[] = {StepKind::GradReduce, StepKind::Optimizer, StepKind::ParamGather};
+  const int legend = t.step_ops > 0 ? 9 : 6;
+  for (int i = 0; i < legend; ++i) {
     Op op;
     op.kind = kinds[i];
-    op.is_transfer = i >= 4;
+    op.is_transfer = i >= 4 && i < 6;
+    if (i >= 6) op.step = steps[i - 6];
+    const double x = left + (i % 6) * 160.0, y = ly + (i / 6) * 18.0;
     std::snprintf(buf, sizeof buf, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
-                  left + i * 160.0, ly, colour(op), left + i * 160.0 + 16, ly + 10, names[i]);
+                  x, y, colour(op), x + 16, y + 10, names[i]);
     out += buf;
   }
   out += "</svg>\n";

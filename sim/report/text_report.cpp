@@ -26,14 +26,31 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
      << " micro-batches, V = " << info.chunks << (info.chunks == 1 ? " chunk" : " chunks") << ", backward "
      << (info.split_backward ? "split into B and W" : "fused (B+W)") << "\n";
   os << "op times from " << info.times_source << "; " << t.compute_ops() << " compute ops, "
-     << (t.ops.size() - t.compute_ops()) << " transfers\n";
+     << (t.pipeline_ops() - t.compute_ops()) << " transfers";
+  if (t.step_ops > 0) os << ", " << t.step_ops << " training-step ops";
+  os << "\n";
   for (const auto& note : info.notes) os << note << "\n";
   os << "\n";
-  os << "makespan            " << format_duration(m.makespan_ns) << "\n";
-  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s";
+  os << "makespan            " << format_duration(m.makespan_ns) << (m.has_training_step ? "   the pipeline" : "") << "\n";
+  if (m.has_training_step) {
+    // The step as a breakdown: the pipeline (its compute and its bubble), then what of the
+    // data-parallel reduction and the optimizer the pipeline did not hide.
+    const double T = static_cast<double>(m.iteration_ns);
+    auto share = [&](TimeNs x) { return T > 0 ? pct(static_cast<double>(x) / T) : pct(0); };
+    const TimeNs bubble = static_cast<TimeNs>(std::llround(m.bubble_fraction * static_cast<double>(m.makespan_ns)));
+    os << "iteration time      " << format_duration(m.iteration_ns) << "   one training step:\n";
+    os << "  pipeline          " << format_duration(m.makespan_ns) << "  " << share(m.makespan_ns) << "\n";
+    os << "    of which bubble " << format_duration(bubble) << "  " << share(bubble) << "   (mean over ranks)\n";
+    os << "  exposed DP comm   " << format_duration(m.exposed_data_parallel_ns) << "  " << share(m.exposed_data_parallel_ns)
+       << "   data-parallel collectives not hidden under the pipeline\n";
+    os << "  optimizer         " << format_duration(m.exposed_optimizer_ns) << "  " << share(m.exposed_optimizer_ns) << "\n";
+  }
+  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s"
+     << (m.has_training_step ? " (pipeline)" : "");
   if (info.model)
     os << ", " << fmt("%.0f", info.model->tokens_per_s) << " tokens/s, " << fmt("%.2f", info.model->samples_per_s)
-       << " samples/s, MFU " << pct(info.model->mfu);
+       << " samples/s, MFU " << pct(info.model->mfu) << ", HFU " << pct(info.model->hfu) << " over "
+       << info.model->gpus << (info.model->gpus == 1 ? " GPU" : " GPUs");
   os << "\n";
   os << "bubble fraction     " << pct(m.bubble_fraction) << "   1 - sum(busy) / (P x makespan)\n";
   os << "bubble rate (ZB)    " << pct(m.bubble_rate_zb) << "   (C - B*) / C: largest span " << format_duration(m.largest_span_ns)
@@ -41,10 +58,11 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
   if (!m.critical_path.ops.empty()) {
     std::map<int, int> per_rank;
     for (OpId v : m.critical_path.ops)
-      if (!t.ops[v].is_transfer) ++per_rank[t.ops[v].resource];
+      if (!t.ops[v].is_transfer && !t.is_step(v)) ++per_rank[t.ops[v].resource];
     os << "critical path       " << m.critical_path.ops.size() << " ops: " << format_duration(m.critical_path.compute_ns)
-       << " compute + " << format_duration(m.critical_path.transfer_ns) << " transfer, through "
-       << per_rank.size() << " of " << t.ranks << " ranks\n";
+       << " compute + " << format_duration(m.critical_path.transfer_ns) << " transfer";
+    if (m.critical_path.step_ns > 0) os << " + " << format_duration(m.critical_path.step_ns) << " training step";
+    os << ", through " << per_rank.size() << " of " << t.ranks << " ranks\n";
   }
   os << "\n";
   char line[512];
@@ -67,6 +85,19 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
   }
   os << "Little's law per rank: L (time-average in flight, from the timeline) vs lambda*W (arrival rate x mean residence): "
      << (worst_little < 1e-6 ? "holds" : "DIFFERS") << ", largest |L - lambda*W| = " << fmt("%.3g", worst_little) << "\n";
+  if (m.has_training_step) {
+    os << "training step per rank: data-parallel channel busy / optimizer / step end:";
+    for (const auto& r : m.ranks)
+      os << "\n  rank " << r.rank << ": " << format_duration(r.data_parallel_busy_ns) << " / " << format_duration(r.optimizer_ns)
+         << " / " << format_duration(r.step_end_ns);
+    bool gathers = false;
+    for (const auto& r : m.ranks) gathers = gathers || r.idle_waiting_parameters_ns > 0;
+    if (gathers) {
+      os << "\nidle waiting for ZeRO-3 parameter gathers per rank (besides the table's idle columns):";
+      for (const auto& r : m.ranks) os << " " << format_duration(r.idle_waiting_parameters_ns);
+    }
+    os << "\n";
+  }
   bool any_bytes = false;
   for (const auto& r : m.ranks) any_bytes = any_bytes || r.peak_activation_bytes > 0;
   if (any_bytes && !info.model) {

@@ -17,7 +17,8 @@ void write_timeline_fields(JsonWriter& w, const Timeline& tl) {
   w.key("ops").begin_array();
   for (std::size_t v = 0; v < t.ops.size(); ++v) {
     const Op& op = t.ops[v];
-    std::string row = "[\"" + std::string(kind_name(op.kind)) + "\"," + std::to_string(op.stage) + "," +
+    const char* kind = op.step != StepKind::None ? step_kind_name(op.step) : kind_name(op.kind);
+    std::string row = "[\"" + std::string(kind) + "\"," + std::to_string(op.stage) + "," +
                       std::to_string(op.microbatch) + "," + std::to_string(op.resource) + "," +
                       (op.is_transfer ? "true" : "false") + "," + std::to_string(tl.start[v]) + "," +
                       std::to_string(tl.end[v]) + "]";
@@ -59,6 +60,8 @@ Timeline read_timeline_json(const std::string& path, const std::string& nested) 
         res.dst = b;
       } else if (std::sscanf(res.name.c_str(), "rank %d", &a) == 1) {
         res.rank = a;
+      } else if (std::sscanf(res.name.c_str(), "dp %d", &a) == 1) {
+        res.data_parallel_of = a;
       }
       table->resources.push_back(res);
     }
@@ -73,6 +76,9 @@ Timeline read_timeline_json(const std::string& path, const std::string& nested) 
       else if (kind == "B") op.kind = ActionKind::B;
       else if (kind == "W") op.kind = ActionKind::W;
       else if (kind == "BW") op.kind = ActionKind::BW;
+      else if (kind == "grad-reduce") op.step = StepKind::GradReduce;
+      else if (kind == "optimizer") op.step = StepKind::Optimizer;
+      else if (kind == "param-gather") op.step = StepKind::ParamGather;
       else throw InputError(path + ": op " + std::to_string(v) + " has unknown kind '" + kind + "'");
       op.stage = o[1].as<int>();
       op.microbatch = o[2].as<int>();
@@ -84,7 +90,16 @@ Timeline read_timeline_json(const std::string& path, const std::string& nested) 
       if (op.resource < 0 || op.resource >= static_cast<int>(table->resources.size()) || op.stage < 0 ||
           op.stage >= table->stages || op.microbatch < 0 || op.microbatch >= table->microbatches)
         throw InputError(path + ": op " + std::to_string(v) + " is out of range of the configuration");
-      if (!op.is_transfer) {
+      const bool after_step = !table->ops.empty() && table->ops.back().step != StepKind::None;
+      if (op.step != StepKind::None) {
+        const Resource& res = table->resources[op.resource];
+        const int owner = op.step == StepKind::Optimizer ? res.rank : res.data_parallel_of;
+        if (op.is_transfer || owner < 0 || owner >= table->ranks)
+          throw InputError(path + ": op " + std::to_string(v) + " (" + kind + ") is not on a rank or a 'dp' channel");
+        ++table->step_ops;
+      } else if (after_step) {
+        throw InputError(path + ": op " + std::to_string(v) + " follows training-step ops, which must come last");
+      } else if (!op.is_transfer) {
         if (op.resource < last_rank || (!table->ops.empty() && table->ops.back().is_transfer))
           throw InputError(path + ": ops are not grouped rank by rank with compute ops first");
         while (last_rank < op.resource) {
@@ -95,7 +110,7 @@ Timeline read_timeline_json(const std::string& path, const std::string& nested) 
       table->ops.push_back(op);
     }
     OpId compute = 0;
-    for (const Op& op : table->ops) compute += !op.is_transfer;
+    for (const Op& op : table->ops) compute += !op.is_transfer && op.step == StepKind::None;
     while (last_rank < table->ranks - 1) {
       table->rank_begin.push_back(compute);
       ++last_rank;

@@ -48,18 +48,24 @@ std::string render_trace(const std::vector<TraceTimeline>& timelines) {
       const Op& op = t.ops[v];
       sep();
       out += "{\"ph\":\"X\",\"name\":\"";
-      if (op.is_transfer) out += std::string(op.kind == ActionKind::F ? "send F" : "send B") + std::to_string(op.microbatch);
+      const bool step = op.step != StepKind::None;
+      if (step) out += op_label(t, static_cast<OpId>(v), true);
+      else if (op.is_transfer) out += std::string(op.kind == ActionKind::F ? "send F" : "send B") + std::to_string(op.microbatch);
       else if (op.overlapped) out += op_label(t, static_cast<OpId>(v), false);
       else out += kind_name(op.kind) + std::to_string(op.microbatch);
       out += "\",\"cat\":\"";
-      out += op.is_transfer ? "transfer" : "compute";
+      out += step ? "training-step" : op.is_transfer ? "transfer" : "compute";
       out += "\",\"pid\":" + std::to_string(pid) + ",\"tid\":" + std::to_string(op.resource) + ",\"ts\":";
       append_us(out, tl.start[v]);
       out += ",\"dur\":";
       append_us(out, tl.end[v] - tl.start[v]);
       out += ",\"args\":{\"microbatch\":" + std::to_string(op.microbatch) + ",\"stage\":" + std::to_string(op.stage) +
-             ",\"chunk\":" + std::to_string(chunk_of_stage[op.stage]) + ",\"kind\":\"" + kind_name(op.kind) + "\"";
-      if (op.is_transfer) {
+             ",\"chunk\":" + std::to_string(chunk_of_stage[op.stage]) + ",\"kind\":\"" +
+             (step ? step_kind_name(op.step) : kind_name(op.kind)) + "\"";
+      if (step) {
+        const Resource& res = t.resources[op.resource];
+        out += ",\"rank\":" + std::to_string(op.step == StepKind::Optimizer ? res.rank : res.data_parallel_of);
+      } else if (op.is_transfer) {
         const Resource& l = t.resources[op.resource];
         out += ",\"src_rank\":" + std::to_string(l.src) + ",\"dst_rank\":" + std::to_string(l.dst);
       } else {

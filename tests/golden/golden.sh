@@ -25,6 +25,9 @@ done
 run simulate-embedded simulate
 run simulate-1f1b-formats simulate examples/1f1b.yaml --timeline --width 120 --with-ops --json "$out/simulate-1f1b-formats.json" \
   --trace "$out/simulate-1f1b-formats.trace.json" --svg "$out/simulate-1f1b-formats.svg" --order-csv "$out/simulate-1f1b-formats.csv"
+run simulate-training-step-formats simulate examples/llama3-8b-8-h100.yaml --timeline --width 120 --with-ops \
+  --json "$out/simulate-training-step-formats.json" --trace "$out/simulate-training-step-formats.trace.json" \
+  --svg "$out/simulate-training-step-formats.svg"
 run simulate-interleaved-timeline simulate examples/interleaved.yaml --timeline --width 100 -q
 run measure-tiny-1f1b-virtual measure examples/measure-tiny-1f1b.yaml --virtual-clock --compare --iterations 2 \
   --json "$out/measure-tiny-1f1b-virtual.json" --trace "$out/measure-tiny-1f1b-virtual.trace.json"

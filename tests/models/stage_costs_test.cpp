@@ -60,7 +60,7 @@ TEST(StageCosts, SumsLayerCostsPerVirtualStage) {
   // its own copy of the word embeddings.
   EXPECT_EQ(t.stages[3].params, 2 * block_params(m) + head_params(m, true));
   EXPECT_EQ(t.stages[3].param_bytes, 2 * t.stages[3].params);
-  EXPECT_EQ(t.stages[3].grad_bytes, 4 * t.stages[3].params);
+  EXPECT_EQ(t.stages[3].grad_bytes, 2 * t.stages[3].params);
   EXPECT_EQ(t.stages[3].optimizer_bytes, 12 * t.stages[3].params);
   // With one rank (P = 1, V = 2) the head shares the embedding's weights.
   const StageCostTable one = build_stage_costs(m, hw, settings(1, 2), partition({4, 4}), std::nullopt);
@@ -230,7 +230,7 @@ TEST(Memory, PerRankStaticAndActivationBytes) {
   EXPECT_EQ(ranks[1].virtual_stages, (std::vector<int>{1, 3}));
   const std::int64_t params0 = t.stages[0].params + t.stages[2].params;
   EXPECT_EQ(ranks[0].param_bytes, 2 * params0);
-  EXPECT_EQ(ranks[0].static_bytes(), 18 * params0);
+  EXPECT_EQ(ranks[0].static_bytes(), 16 * params0);
   EXPECT_EQ(ranks[1].activation_bytes_per_mb, (std::vector<std::int64_t>{t.stages[1].activation_bytes,
                                                                           t.stages[3].activation_bytes}));
   EXPECT_EQ(memory_bytes(ranks[1], {3, 1}),

@@ -76,9 +76,10 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(replaced("forward: 18.5ms", "forward: [1ms, 2ms]"),
             "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
   EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
-            "s.yaml:4:1: chunk: unknown key (valid keys: chunks, dtype, efficiency, hardware, in_flight_limit, link, "
-            "memory_limit, micro_batch_size, microbatches, model, order_csv, partition, profile, profile_statistic, "
-            "recompute, schedule, sequence_length, stages, times, w_stash_fraction)");
+            "s.yaml:4:1: chunk: unknown key (valid keys: chunks, data_parallel, dtype, efficiency, global_batch_size, "
+            "grad_reduce_overlap, hardware, in_flight_limit, link, memory_limit, micro_batch_size, microbatches, model, "
+            "order_csv, partition, placement, profile, profile_statistic, recompute, schedule, sequence_length, "
+            "sequence_parallel, stages, tensor_parallel, times, w_stash_fraction, zero)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
             "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, overlap_f_b, "
             "transfer)");
@@ -131,6 +132,55 @@ TEST(Config, ZeroBubbleSearchAndOverlapKeys) {
                    "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms, overlap_f_b: [3ms, 2ms, 2ms, 3ms]}\n",
                    "s.yaml", ".");
   EXPECT_EQ(c.times->overlap_f_b, (std::vector<TimeNs>{3'000'000, 2'000'000, 2'000'000, 3'000'000}));
+}
+
+// Issue 12's keys: 3D parallelism, ZeRO and the global batch; each error names the key.
+TEST(Config, ParallelismKeys) {
+  const std::string head = "schedule: 1f1b\nstages: 4\n";
+  const std::string gpt = "model: gpt3-175b\nhardware: a100-80gb\n";
+  SimulationConfig c = parse_config(head + gpt + "tensor_parallel: 8\nsequence_parallel: true\ndata_parallel: 4\nzero: 1\n"
+                                    "global_batch_size: 1536\nplacement: [tensor, data, pipeline]\ngrad_reduce_overlap: false\n",
+                                    "s.yaml", ".");
+  ASSERT_TRUE(c.model);
+  EXPECT_EQ(c.microbatches, 1536 / 4);  // M = gbs / (d x micro_batch_size 1)
+  EXPECT_EQ(c.model->parallel.tensor, 8);
+  EXPECT_TRUE(c.model->parallel.sequence);
+  EXPECT_EQ(c.model->parallel.data, 4);
+  EXPECT_EQ(c.model->parallel.zero, 1);
+  EXPECT_FALSE(c.model->parallel.grad_reduce_overlap);
+  EXPECT_EQ(c.model->parallel.placement,
+            (std::vector<ParallelDim>{ParallelDim::Tensor, ParallelDim::Data, ParallelDim::Pipeline}));
+  c = parse_config(head + gpt + "micro_batch_size: 2\ndata_parallel: 3\nglobal_batch_size: 24\nmicrobatches: 4\n", "s.yaml", ".");
+  EXPECT_EQ(c.microbatches, 4);
+  EXPECT_EQ(error_of(head + gpt + "tensor_parallel: 5\nmicrobatches: 8\n"),
+            "s.yaml:5:18: tensor_parallel: must divide the model's heads (gpt3-175b: 96; tensor_parallel: 5)");
+  EXPECT_EQ(error_of(head + "model: llama3-70b\ntensor_parallel: 16\nmicrobatches: 8\n"),
+            "s.yaml:4:18: tensor_parallel: must divide the model's kv_heads (llama3-70b: 8; tensor_parallel: 16)");
+  EXPECT_EQ(error_of(head + gpt + "tensor_parallel: 16\nmicrobatches: 8\n"),
+            "s.yaml:5:18: tensor_parallel: 16 GPUs per layer span more than a node of a100-80gb (8 GPUs): set link: "
+            "intra_node or inter_node for their collectives");
+  EXPECT_NO_THROW(parse_config(head + gpt + "tensor_parallel: 16\nlink: inter_node\nmicrobatches: 8\n", "s.yaml", "."));
+  EXPECT_EQ(error_of(head + gpt + "data_parallel: 4\nglobal_batch_size: 1536\nmicrobatches: 100\n"),
+            "s.yaml:7:15: microbatches: disagrees with global_batch_size: 1536 / (data_parallel 4 x micro_batch_size 1) "
+            "= 384 micro-batches");
+  EXPECT_EQ(error_of(head + gpt + "data_parallel: 7\nglobal_batch_size: 1536\n"),
+            "s.yaml:6:20: global_batch_size: must divide into data_parallel x micro_batch_size = 7 sequences per "
+            "micro-batch step (got 1536)");
+  EXPECT_EQ(error_of(head + gpt + "sequence_parallel: true\nmicrobatches: 8\n"),
+            "s.yaml:5:20: sequence_parallel: splits the sequence over the tensor-parallel GPUs: it needs tensor_parallel > 1");
+  EXPECT_EQ(error_of(head + gpt + "zero: 1\nmicrobatches: 8\n"),
+            "s.yaml:5:7: zero: shards over data-parallel replicas: zero 1 needs data_parallel > 1");
+  EXPECT_EQ(error_of(head + gpt + "zero: 4\nmicrobatches: 8\n"), "s.yaml:5:7: zero: must be at most 3 (got '4')");
+  EXPECT_EQ(error_of(head + gpt + "zero: 2\ndata_parallel: 2\nmicrobatches: 8\n"),
+            "s.yaml:5:7: zero: zero 2 shards the gradients, which pipeline parallelism accumulates over micro-batches: "
+            "DeepSpeed and Megatron refuse the pair; use zero: 1 (the distributed optimizer) with stages > 1");
+  EXPECT_EQ(error_of(head + gpt + "placement: [tensor, tensor, data]\nmicrobatches: 8\n"),
+            "s.yaml:5:12: placement: must name tensor, pipeline and data once each, innermost first (e.g. [tensor, "
+            "pipeline, data])");
+  // Explicit times are one pipeline's: the keys are accepted, ignored, and the report says so.
+  c = parse_config(head + "microbatches: 8\ntensor_parallel: 8\ndata_parallel: 2\n"
+                   "times: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n", "s.yaml", ".");
+  EXPECT_TRUE(c.parallel_keys_ignored);
 }
 
 TEST(Time, ParsesAndFormatsDurations) {

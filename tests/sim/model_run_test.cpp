@@ -24,14 +24,33 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
   ASSERT_TRUE(r.model_metrics && r.model_costs) << what;
   const ModelMetrics& mm = *r.model_metrics;
   const ModelCosts& mc = *r.model_costs;
-  const double T = static_cast<double>(r.metrics.makespan_ns) * 1e-9;
-  const double samples = static_cast<double>(c.microbatches) * c.model->micro_batch_size;
+  // Throughput figures cover one training step of all t x P x d GPUs.
+  const Parallelism& par = c.model->parallel;
+  const double T = static_cast<double>(r.metrics.iteration_ns) * 1e-9;
+  const double samples = static_cast<double>(c.microbatches) * c.model->micro_batch_size * par.data;
+  const double capacity = par.tensor * c.ranks * par.data * mc.hardware.peak_flops(c.model->dtype) * T;
+  EXPECT_EQ(mm.gpus, par.tensor * c.ranks * par.data) << what;
   EXPECT_DOUBLE_EQ(mm.samples_per_s, samples / T) << what;
   EXPECT_DOUBLE_EQ(mm.tokens_per_s, samples * c.model->sequence_length / T) << what;
-  EXPECT_NEAR(mm.mfu, mc.table.model_flops_per_microbatch * c.microbatches /
-                          (c.ranks * mc.hardware.peak_flops(c.model->dtype) * T), 1e-12) << what;
+  EXPECT_NEAR(mm.mfu, mc.table.model_flops_per_microbatch * c.microbatches * par.data / capacity, 1e-12) << what;
+  EXPECT_NEAR(mm.hfu, mc.table.hardware_flops_per_microbatch * c.microbatches * par.data / capacity, 1e-12) << what;
   EXPECT_GT(mm.mfu, 0.0);
   EXPECT_LT(mm.mfu, 1.0);
+  EXPECT_GE(mm.hfu, mm.mfu) << what;
+  if (c.model->recompute == Recompute::None) EXPECT_DOUBLE_EQ(mm.hfu, mm.mfu) << what;
+  // The step: the pipeline, then what of the data-parallel collectives and the optimizer shows.
+  ASSERT_TRUE(r.metrics.has_training_step) << what;
+  EXPECT_EQ(r.metrics.iteration_ns,
+            r.metrics.makespan_ns + r.metrics.exposed_data_parallel_ns + r.metrics.exposed_optimizer_ns) << what;
+  EXPECT_GE(r.metrics.exposed_data_parallel_ns, 0) << what;
+  EXPECT_GT(r.metrics.exposed_optimizer_ns, 0) << what;  // nothing runs after the last rank's update but its gathers
+  for (int rank = 0; rank < c.ranks; ++rank) {
+    TimeNs optimizer = 0;
+    for (int v = 0; v < r.timeline.table->stages; ++v)
+      if (r.timeline.table->rank_of_stage[v] == rank) optimizer += mc.table.stages[v].optimizer;
+    EXPECT_EQ(r.metrics.ranks[rank].optimizer_ns, optimizer) << what << " rank " << rank;
+    EXPECT_GE(r.metrics.ranks[rank].step_end_ns, r.metrics.ranks[rank].last_end_ns + optimizer) << what;
+  }
   // Busy time per rank = M x the sum of its chunks' F+B+W.
   const OpTable& t = *r.timeline.table;
   int layers = 0;
@@ -52,29 +71,32 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
     EXPECT_GT(rm.activation_bytes, 0) << what;
   }
   EXPECT_EQ(layers, mc.model.layers) << what;
-  // The engine agrees with the DAG's longest path when no link queues.
+  // The engine agrees with the DAG's longest path, training step included, when no link queues.
   std::int64_t queued = 0;
   for (const auto& l : r.metrics.links) queued += l.queued_transfers;
   if (queued == 0) {
-    EXPECT_EQ(r.metrics.makespan_ns, dag_longest_path(r.dag)) << what;
+    EXPECT_EQ(r.metrics.iteration_ns, dag_longest_path(r.dag)) << what;
   }
 }
 
 // Regression figures of every model-driven example (the cost model, partitioner and engine together);
 // an example without an entry fails. The consistency checks above hold them to independent sums.
 struct ExampleFigures {
-  long long makespan_ns;
-  double mfu;
+  long long makespan_ns, iteration_ns;
+  double mfu, hfu;
   bool fits;
 };
 const std::map<std::string, ExampleFigures> kModelExamples = {
-    {"gpt3-175b-64-stages.yaml", {16507832423, 0.269936, false}},
-    {"llama3-70b-16-h100-zb-h1.yaml", {19203139382, 0.387380, false}},
-    {"llama3-8b-1f1b.yaml", {2471943108, 0.344800, true}},
-    {"llama3-8b-interleaved.yaml", {2287510948, 0.372600, true}},
-    {"llama3-8b-zb-h1.yaml", {2231780251, 0.381904, true}},
-    {"measure-tiny-1f1b.yaml", {207539, 0.033336, true}},
-    {"measure-gpt3-125m-share-gpu.yaml", {130612039, 0.151403, true}},
+    {"gpt3-175b-1024-a100.yaml", {33605089092, 33762900144, 0.313899, 0.418172, true}},
+    {"gpt3-175b-64-stages.yaml", {16507757301, 16533404705, 0.269519, 0.271938, false}},
+    {"llama3-70b-16-h100-zb-h1.yaml", {19203089301, 19258764847, 0.386261, 0.395494, false}},
+    {"llama3-70b-64-h100.yaml", {11098547310, 11181194864, 0.356506, 0.372409, true}},
+    {"llama3-8b-1f1b.yaml", {2471918067, 2486521786, 0.342778, 0.357080, true}},
+    {"llama3-8b-8-h100.yaml", {4868746086, 4880605852, 0.392988, 0.422133, true}},
+    {"llama3-8b-interleaved.yaml", {2287485907, 2302089626, 0.370240, 0.385687, true}},
+    {"llama3-8b-zb-h1.yaml", {2231755210, 2246358929, 0.379425, 0.395256, true}},
+    {"measure-gpt3-125m-share-gpu.yaml", {130031383, 130895386, 0.151075, 0.151075, true}},
+    {"measure-tiny-1f1b.yaml", {204350, 206952, 0.033430, 0.033430, true}},
 };
 
 TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
@@ -89,7 +111,9 @@ TEST(ModelRun, EveryModelExampleRunsWithConsistentFigures) {
     ASSERT_NE(it, kModelExamples.end()) << "examples/" << name << " has no checked figures in model_run_test.cpp";
     const SimulationResult r = run_simulation(c);
     EXPECT_EQ(r.metrics.makespan_ns, it->second.makespan_ns) << name;
+    EXPECT_EQ(r.metrics.iteration_ns, it->second.iteration_ns) << name;
     EXPECT_NEAR(r.model_metrics->mfu, it->second.mfu, 1e-6) << name;
+    EXPECT_NEAR(r.model_metrics->hfu, it->second.hfu, 1e-6) << name;
     bool fits = true;
     for (const auto& rm : r.model_metrics->ranks) fits = fits && rm.fits;
     EXPECT_EQ(fits, it->second.fits) << name;
@@ -112,6 +136,42 @@ TEST(ModelRun, OneFOneBPeakInFlightAndMemoryFromTheModel) {
     EXPECT_EQ(r.model_metrics->ranks[s].layers, 2);
   }
   check_model_run(c, "tiny 1f1b");
+}
+
+// ZeRO over d = 8 replicas of one GPU each (P = 1, where every stage is allowed): the memory of
+// the model states follows 2 + 2 + 12 bytes per parameter sharded stage by stage, and the step's
+// ops follow the stage: one all-reduce (0), reduce-scatter + all-gather (1), reduce-scatter after
+// every backward (2), and gathers before every pass (3).
+TEST(ModelRun, ZeroStagesShardMemoryAndShapeTheStep) {
+  const std::string base = "schedule: 1f1b\nstages: 1\nmicrobatches: 4\nmodel: gpt3-350m\nhardware: a100-80gb\n"
+                           "sequence_length: 1024\ndata_parallel: 8\n";
+  std::int64_t params = 0;
+  std::map<StepKind, int> counts[4];
+  TimeNs first_start[4], gather[4];
+  for (int zero = 0; zero <= 3; ++zero) {
+    const SimulationResult r = run_simulation(parse_config(base + "zero: " + std::to_string(zero) + "\n", "z.yaml", "."));
+    const RankModelMetrics& rm = r.model_metrics->ranks[0];
+    if (zero == 0) params = rm.parameter_bytes / 2;
+    const ShardedBytesPerParam b = zero_bytes_per_param(DType::BF16, zero, 8);
+    EXPECT_NEAR(static_cast<double>(rm.parameter_bytes), b.params * params, 2.0) << zero;
+    EXPECT_NEAR(static_cast<double>(rm.gradient_bytes), b.grads * params, 2.0) << zero;
+    EXPECT_NEAR(static_cast<double>(rm.optimizer_bytes), b.optimizer * params, 2.0) << zero;
+    const OpTable& t = *r.timeline.table;
+    for (OpId v = t.pipeline_ops(); v < t.ops.size(); ++v) ++counts[zero][t.ops[v].step];
+    first_start[zero] = r.metrics.ranks[0].first_start_ns;
+    gather[zero] = r.model_costs->table.stages[0].param_gather;
+  }
+  EXPECT_EQ(counts[0], (std::map<StepKind, int>{{StepKind::GradReduce, 1}, {StepKind::Optimizer, 1}}));
+  EXPECT_EQ(counts[1],
+            (std::map<StepKind, int>{{StepKind::GradReduce, 1}, {StepKind::Optimizer, 1}, {StepKind::ParamGather, 1}}));
+  EXPECT_EQ(counts[2],
+            (std::map<StepKind, int>{{StepKind::GradReduce, 4}, {StepKind::Optimizer, 1}, {StepKind::ParamGather, 1}}));
+  EXPECT_EQ(counts[3],
+            (std::map<StepKind, int>{{StepKind::GradReduce, 4}, {StepKind::Optimizer, 1}, {StepKind::ParamGather, 8}}));
+  // ZeRO-3's first forward waits for its parameters; the others start at once.
+  EXPECT_GT(gather[3], 0);
+  EXPECT_EQ(first_start[3], gather[3]);
+  EXPECT_EQ(first_start[1], 0);
 }
 
 std::string error_of(const std::string& yaml) {
