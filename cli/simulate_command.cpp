@@ -91,7 +91,16 @@ int run_simulate(int argc, char** argv) {
       "example (examples/default.yaml). schedule.yaml keys: schedule, stages (P), microbatches (M), chunks (V), then "
       "times: {forward, backward_input, backward_weight, transfer, overlap_f_b} or model: with hardware, profile, "
       "micro_batch_size, sequence_length, dtype, recompute, partition, memory_limit, efficiency, link; zb-auto also "
-      "in_flight_limit and w_stash_fraction (README, docs/schedules.md).\n\nschedules:\n";
+      "in_flight_limit and w_stash_fraction (README, docs/schedules.md).\n\n"
+      "3D parallelism (with model:; docs/cost-model.md): tensor_parallel (t GPUs per layer, default 1), "
+      "sequence_parallel (true with t > 1), data_parallel (d replicas, default 1), zero (0-3: shard optimizer state, "
+      "+ gradients, + parameters over d), global_batch_size (sequences per step: microbatches = global_batch_size / "
+      "(d x micro_batch_size)), placement ([tensor, pipeline, data], innermost first), grad_reduce_overlap (default "
+      "true). The run is then a whole training step on t x P x d GPUs: pipeline, data-parallel gradient reduction, "
+      "optimizer; the report gives iteration_time_ns, MFU and HFU. For example (examples/llama3-70b-64-h100.yaml):\n"
+      "  schedule: interleaved-1f1b\n  stages: 4\n  chunks: 5\n  global_batch_size: 64\n  model: llama3-70b\n"
+      "  hardware: h100-sxm\n  sequence_length: 8192\n  recompute: selective\n  tensor_parallel: 8\n"
+      "  sequence_parallel: true\n  data_parallel: 2\n  zero: 1\n\nschedules:\n";
   for (const ScheduleKind& k : schedule_kinds()) caption += "  " + std::string(k.name) + std::string(18 - std::string(k.name).size(), ' ') + k.summary + "\n";
   caption += "  zb-auto           the zero-bubble automatic schedule: a search over orders for the given op times (in_flight_limit)\n"
              "  custom            per-rank orders from a PyTorch pipeline-order CSV (order_csv)\n\noptions";

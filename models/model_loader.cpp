@@ -25,7 +25,7 @@ ModelSpec read_model(const YamlDoc& doc, const std::string& default_name) {
   m.tied_embeddings = f.boolean_or("tied_embeddings", false);
   m.bias = f.boolean_or("bias", m.activation == Activation::Gelu);
   m.position = f.choice_or("position_embedding", PositionEmbedding::Rotary,
-                           {{"learned", PositionEmbedding::Learned}, {"rotary", PositionEmbedding::Rotary}});
+                           {{"learned", PositionEmbedding::Learned}, {"rotary", PositionEmbedding::Rotary}, {"alibi", PositionEmbedding::Alibi}});
   m.max_positions = f.integer_or("max_positions", 0, 0, kMaxSize);
 
   if (m.hidden % m.heads != 0)

@@ -10,7 +10,7 @@ namespace ppsim {
 
 enum class Activation { Gelu, SwiGlu };
 enum class Norm { LayerNorm, RmsNorm };
-enum class PositionEmbedding { Learned, Rotary };
+enum class PositionEmbedding { Learned, Rotary, Alibi };  // only a learned table has parameters
 
 // How model and profile files spell the enumerations (read with YamlMap::choice).
 inline const std::vector<std::pair<std::string, Activation>> kActivationNames = {{"gelu", Activation::Gelu},

@@ -85,6 +85,14 @@ TEST(Reliability, HelpListsTheExitCodes) {
   }
 }
 
+// The 3D-parallel keys are explained where a user looks first (issue 12).
+TEST(Reliability, SimulateHelpExplainsTheParallelismKeys) {
+  const CliRun r = run_ppsim("simulate --help");
+  for (const char* key : {"tensor_parallel", "sequence_parallel", "data_parallel", "zero (0-3", "global_batch_size",
+                          "placement", "grad_reduce_overlap", "iteration_time_ns", "examples/llama3-70b-64-h100.yaml"})
+    EXPECT_NE(r.out.find(key), std::string::npos) << key;
+}
+
 // A worker that never sends: its peer's wait hits the deadline, the run stops with code 5 and says
 // which rank waited at which op for what; nothing is written.
 TEST(Reliability, AStalledRankEndsAtTheDeadlineNamingTheRankAndTheOp) {

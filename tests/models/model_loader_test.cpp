@@ -85,6 +85,18 @@ TEST(ModelLoader, LlamaParameterCountsMatchTheReleasedCheckpoints) {
   EXPECT_FALSE(m.tied_embeddings);
 }
 
+// The models of the validation runs (docs/validation.md) have their published sizes: Narayanan et
+// al. 2021 Table 1 (529.6B, 1008.0B, via eq. 2 with V = 51200), the BLOOM paper (176,247M) and the
+// Llama 3 405B checkpoint (405,853,388,800 parameters on Hugging Face).
+TEST(ModelLoader, ValidationModelsHaveTheirPublishedSizes) {
+  EXPECT_NEAR(model_params(load_model("mt-nlg-530b")) / 1e9, 529.6, 0.1);
+  EXPECT_NEAR(model_params(load_model("megatron-1t")) / 1e9, 1008.0, 0.1);
+  EXPECT_NEAR(model_params(load_model("megatron-22b")) / 1e9, 22.0, 0.2);
+  EXPECT_NEAR(model_params(load_model("bloom-176b")) / 1e9, 176.247, 0.01);
+  EXPECT_EQ(model_params(load_model("llama3-405b")), 405'853'388'800);
+  EXPECT_EQ(load_model("bloom-176b").position, PositionEmbedding::Alibi);
+}
+
 TEST(ModelLoader, UnknownNameListsTheShippedModels) {
   const std::string msg = error_of([] { load_model("gpt5"); });
   EXPECT_NE(msg.find("unknown model 'gpt5'"), std::string::npos) << msg;
