@@ -1,6 +1,7 @@
 #include "sim/model_costs.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "models/profile.h"
@@ -35,15 +36,37 @@ void check_profile_matches(const Profile& p, const ModelSpec& m, const ModelConf
 
 }  // namespace
 
-OpCosts ModelCosts::op_costs() const {
+OpCosts ModelCosts::op_costs(const std::vector<int>& rank_of_stage) const {
   OpCosts c;
+  bool collectives = false;
   for (const StageCost& s : table.stages) {
     c.forward.push_back(s.forward);
     c.backward_input.push_back(s.backward_input);
     c.backward_weight.push_back(s.backward_weight);
+    collectives = collectives || s.forward_comm > 0 || s.backward_input_comm > 0;
   }
   c.forward_transfer = table.boundary_transfer;
   c.backward_transfer = table.boundary_transfer;
+  if (!collectives || rank_of_stage.size() != table.stages.size()) return c;
+  // F of stage a beside B of stage b (a != b, both on the rank): F_comp + B_comp + max(0, F_comm -
+  // B_comp) + max(0, B_comm - F_comp): each half's collectives run under the other's compute.
+  const int ranks = *std::max_element(rank_of_stage.begin(), rank_of_stage.end()) + 1;
+  c.overlap_f_b.assign(ranks, 0);
+  for (int r = 0; r < ranks; ++r) {
+    double sum = 0;
+    int pairs = 0;
+    for (std::size_t a = 0; a < table.stages.size(); ++a)
+      for (std::size_t b = 0; b < table.stages.size(); ++b) {
+        if (a == b || rank_of_stage[a] != r || rank_of_stage[b] != r) continue;
+        const StageCost &f = table.stages[a], &x = table.stages[b];
+        const TimeNs f_comp = f.forward - f.forward_comm, b_comp = x.backward_input - x.backward_input_comm;
+        sum += static_cast<double>(f_comp + b_comp + std::max<TimeNs>(0, f.forward_comm - b_comp) +
+                                   std::max<TimeNs>(0, x.backward_input_comm - f_comp));
+        ++pairs;
+      }
+    if (pairs == 0) return OpCosts{c.forward, c.backward_input, c.backward_weight, c.forward_transfer, c.backward_transfer, {}};
+    c.overlap_f_b[r] = static_cast<TimeNs>(std::llround(sum / pairs));
+  }
   return c;
 }
 

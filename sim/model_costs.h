@@ -29,8 +29,11 @@ struct ModelCosts {
                                                // not recorded)
   std::vector<std::string> notes;              // lines for the report (sources, defaults)
 
-  // The DAG's op costs: virtual stage v's F/B/W and the hop after it.
-  OpCosts op_costs() const;
+  // The DAG's op costs: virtual stage v's F/B/W and the hop after it. With the schedule's
+  // placement of stages on ranks and tensor-parallel collectives in the passes, also each rank's
+  // overlapped F&B unit (DualPipe): the two computes plus what of each half's collectives the
+  // other half's compute cannot hide, averaged over the rank's pairings of stages.
+  OpCosts op_costs(const std::vector<int>& rank_of_stage = {}) const;
   // The training step after the pipeline, with the schedule's placement of stages on ranks.
   TrainingStepCosts step_costs(const std::vector<int>& rank_of_stage, int ranks) const;
 };

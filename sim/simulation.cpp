@@ -96,7 +96,7 @@ SimulationResult run_simulation(const SimulationConfig& config) {
     return r;
   }
   ModelCosts mc = build_model_costs(*config.model, layout);
-  OpCosts costs = mc.op_costs();
+  OpCosts costs = mc.op_costs(layout.rank_of_stage);
   Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
   const TrainingStepCosts step = mc.step_costs(s.rank_of_stage, s.ranks);

@@ -174,6 +174,55 @@ TEST(ModelRun, ZeroStagesShardMemoryAndShapeTheStep) {
   EXPECT_EQ(first_start[1], 0);
 }
 
+// DualPipe's overlapped F&B units, model-driven with tensor parallelism: each half's collectives
+// hide under the other half's compute (issue 11), so a unit costs less than F + B; without
+// collectives (t = 1) it costs F + B exactly.
+TEST(ModelRun, OverlappedUnitsHideTensorParallelCollectives) {
+  const std::string base = "schedule: dualpipe-v\nstages: 4\nchunks: 2\nmicrobatches: 8\nmodel: gpt3-2.7b\n"
+                           "hardware: h100-sxm\nsequence_length: 2048\n";
+  const SimulationResult r = run_simulation(parse_config(base + "tensor_parallel: 4\n", "d.yaml", "."));
+  const StageCostTable& t = r.model_costs->table;
+  const std::vector<int>& place = r.schedule.rank_of_stage;
+  ASSERT_EQ(r.costs.overlap_f_b.size(), 4u);
+  for (int rank = 0; rank < 4; ++rank) {
+    std::vector<int> mine;
+    for (std::size_t v = 0; v < place.size(); ++v)
+      if (place[v] == rank) mine.push_back(static_cast<int>(v));
+    ASSERT_EQ(mine.size(), 2u);
+    double sum = 0;
+    for (int k = 0; k < 2; ++k) {
+      const StageCost &f = t.stages[mine[k]], &b = t.stages[mine[1 - k]];
+      const TimeNs fc = f.forward - f.forward_comm, bc = b.backward_input - b.backward_input_comm;
+      ASSERT_GT(f.forward_comm, 0);
+      sum += static_cast<double>(fc + bc + std::max<TimeNs>(0, f.forward_comm - bc) +
+                                 std::max<TimeNs>(0, b.backward_input_comm - fc));
+      EXPECT_LT(fc + bc, f.forward + b.backward_input);
+    }
+    EXPECT_EQ(r.costs.overlap_f_b[rank], std::llround(sum / 2)) << rank;
+  }
+  EXPECT_TRUE(run_simulation(parse_config(base, "d.yaml", ".")).costs.overlap_f_b.empty());
+}
+
+// DualPipe runs two copies of the model in opposite directions: its ranks hold twice the
+// parameters (and gradients, optimizer state) of a one-copy schedule on the same ranks, exactly.
+TEST(ModelRun, DualPipeHoldsTwoParameterCopies) {
+  const std::string base = "stages: 4\nmicrobatches: 8\nmodel: gpt3-350m\nhardware: h100-sxm\nsequence_length: 1024\n";
+  const SimulationResult dual = run_simulation(parse_config("schedule: dualpipe\nchunks: 2\n" + base, "d.yaml", "."));
+  const SimulationResult one = run_simulation(parse_config("schedule: 1f1b\n" + base, "o.yaml", "."));
+  std::int64_t dual_params = 0, one_params = 0, dual_state = 0, one_state = 0;
+  for (const auto& r : dual.model_metrics->ranks) {
+    dual_params += r.parameter_bytes;
+    dual_state += r.gradient_bytes + r.optimizer_bytes;
+  }
+  for (const auto& r : one.model_metrics->ranks) {
+    one_params += r.parameter_bytes;
+    one_state += r.gradient_bytes + r.optimizer_bytes;
+  }
+  EXPECT_EQ(dual_params, 2 * one_params);
+  EXPECT_EQ(dual_state, 2 * one_state);
+  for (const auto& r : dual.model_metrics->ranks) EXPECT_GT(r.parameter_bytes, 0);
+}
+
 std::string error_of(const std::string& yaml) {
   try {
     run_simulation(parse_config(yaml, "m.yaml", "."));
