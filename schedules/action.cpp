@@ -48,6 +48,8 @@ std::optional<Action> parse_csv_action(std::string_view text) {
     default: return std::nullopt;
   }
   auto stage_res = std::from_chars(text.data(), text.data() + i, a.stage);
+  // Digits only after the letter: from_chars would take "-2" as a negative micro-batch.
+  if (text[i + 1] < '0' || text[i + 1] > '9') return std::nullopt;
   auto mb_res = std::from_chars(text.data() + i + 1, text.data() + text.size(), a.microbatch);
   if (stage_res.ec != std::errc() || mb_res.ec != std::errc() || mb_res.ptr != text.data() + text.size())
     return std::nullopt;

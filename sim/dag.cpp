@@ -11,6 +11,8 @@
 namespace ppsim {
 namespace {
 
+constexpr __int128 kMaxTotalDurationNs = static_cast<__int128>(1) << 62;
+
 // The DAG under construction: the op table, where each action landed, and the edges so far.
 struct DagBuilder {
   const Schedule& schedule;
@@ -260,6 +262,13 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
 
 Dag DagBuilder::finish() {
   const std::size_t n = table->ops.size();
+  // Every time the engine and the metrics compute is at most the sum of all op durations: bounding
+  // it keeps the int64 ns clock (and sums of busy times) from overflowing on absurd inputs.
+  __int128 total = 0;
+  for (const Op& op : table->ops) total += op.duration;
+  if (total > kMaxTotalDurationNs)
+    throw InputError("the op times add up to " + std::to_string(static_cast<double>(total) * 1e-9) +
+                     " s, more than a simulation's clock holds (2^62 ns, about 146 years): check the times' units");
   Dag dag;
   dag.graph = DagGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), kinds.begin(), n);
   dag.in_degree.assign(n, 0);

@@ -163,3 +163,22 @@ TEST(Engine, DeadlockIsReportedWithWaitingOps) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// Found by fuzzing (tests/fuzz/regressions/): op times whose sum the int64 ns clock cannot hold
+// are refused with a clear error before the engine runs, not left to overflow.
+TEST(Engine, OpTimesBeyondTheClockAreRefused) {
+  const TimeNs huge = TimeNs{1} << 60;
+  try {
+    build_dag(generate_schedule("1f1b", {4, 7, 1}), uniform_costs(4, 10, 10, huge, 0));
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than a simulation's clock holds"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(build_dag(generate_schedule("1f1b", {4, 7, 1}), uniform_costs(4, 10, 10, TimeNs{1} << 50, 0)));
+}
+
+}  // namespace
+}  // namespace ppsim

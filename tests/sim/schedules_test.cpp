@@ -135,6 +135,9 @@ TEST(Validator, RejectsMissingRepeatedAndMisordered) {
   expect_error("0F0,0B0\n", 2, 1, "has 1 rows but stages is 2");
   expect_error("0F0,0B0,0F3\n1F0,1B0\n", 2, 1, "names micro-batch 3");
   expect_error("0F0,0B0,1F0\n1B0\n", 2, 1, "already on rank 0");
+  // Found by fuzzing: a sign is not a micro-batch (from_chars would read "-2").
+  expect_error("0F0,0B0\n1F0,(1F-2;1B0)OVERLAP_F_B\n", 2, 1, "is not a compute action");
+  expect_error("0F-1,0B0\n1F0,1B0\n", 2, 1, "t.csv:1:1: cell '0F-1'");
   // The message shows the rank and the place with a marker.
   try {
     read_order_csv("0F0,0F1,0B1,0B0,0B1\n1F0,1F1,1B0,1B1\n", "t.csv", 2, 2, 1);
