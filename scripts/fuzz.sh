@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh                        each harness for 20 seconds (what CI runs)
 #   scripts/fuzz.sh -runs=1000000          each harness for a million executions
 #   FUZZ_HARNESSES="profile" scripts/fuzz.sh -max_total_time=60
+#   PPSIM_FUZZ_WITH_TESTS=1 scripts/fuzz.sh   first build everything and run the test suite under the
+#                                             sanitizers (what scripts/test.sh does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:--max_total_time=20}
@@ -15,10 +17,15 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -DCMAKE_CXX_COMPILER=clang++ -DPPSIM_FUZZ=ON -DPPSIM_SANITIZE=ON -DPPSIM_CUDA=OFF -DPPSIM_MPI=OFF \
     -DPPSIM_BUILD_BENCH=OFF >/dev/null
 fi
-targets=()
-for h in $harnesses; do targets+=("fuzz_$h"); done
-cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ "${PPSIM_FUZZ_WITH_TESTS:-0}" = 1 ]; then
+  cmake --build build-fuzz -j"$jobs"
+  ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
+else
+  targets=()
+  for h in $harnesses; do targets+=("fuzz_$h"); done
+  cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+fi
 status=0
 for h in $harnesses; do
   mkdir -p "build-fuzz/corpus/$h" "build-fuzz/crashes/$h"

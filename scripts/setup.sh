@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs ppsim's build dependencies on Debian 12 (as root) and builds it into build/.
-#   scripts/setup.sh            install + Release build
+#   scripts/setup.sh                     install + Release build
+#   scripts/setup.sh --with-test-tools   also clang and libFuzzer (the sanitized build and the
+#                                        fuzzing that scripts/test.sh runs)
 # Every Debian package the project needs is listed here and nowhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,11 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin           # optional at build time: ppsim calibrate under mpirun (several nodes)
   python3                              # tests: the dry run of scripts/gpu_session.sh (its validation rows)
 )
+
+TEST_PACKAGES=(
+  clang libclang-rt-14-dev             # scripts/test.sh: the ASan + UBSan build and the libFuzzer harnesses
+)
+if [ "${1:-}" = --with-test-tools ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
