@@ -76,7 +76,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GptBlock,
 TEST(CostModel, MegatronFlopsPerIterationMatchesThePerLayerSum) {
   for (const char* name : {"gpt3-125m", "gpt3-2.7b", "gpt3-175b", "tiny"}) {
     const ModelSpec m = load_model(name);
-    for (auto [b, s, microbatches] : {std::tuple{1, 2048, 8}, std::tuple{4, 1024, 3}, std::tuple{2, 128, 16}}) {
+    for (auto [bb, ss, mm] : {std::tuple{1, 2048, 8}, std::tuple{4, 1024, 3}, std::tuple{2, 128, 16}}) {
+      // Plain copies: clang 14 cannot capture structured bindings in a lambda.
+      const int b = bb, s = ss, microbatches = mm;
       const long double B = static_cast<long double>(b) * microbatches, S = s, l = m.layers, h = m.hidden,
                         V = m.vocab;
       auto per_iteration = [&](Recompute r) {
