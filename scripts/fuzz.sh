@@ -5,8 +5,10 @@
 #   scripts/fuzz.sh                        each harness for 20 seconds (what CI runs)
 #   scripts/fuzz.sh -runs=1000000          each harness for a million executions
 #   FUZZ_HARNESSES="profile" scripts/fuzz.sh -max_total_time=60
-#   PPSIM_FUZZ_WITH_TESTS=1 scripts/fuzz.sh   first build everything and run the test suite under the
-#                                             sanitizers (what scripts/test.sh does)
+#   PPSIM_FUZZ_WITH_TESTS=1 scripts/fuzz.sh   first run the end-to-end tests under the sanitizers
+#                                             (what scripts/test.sh does; see SANITIZED_TESTS)
+#   PPSIM_FUZZ_WITH_TESTS=all scripts/fuzz.sh every test binary under the sanitizers (about twice
+#                                             the build time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:--max_total_time=20}
@@ -18,9 +20,21 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -DPPSIM_BUILD_BENCH=OFF >/dev/null
 fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if [ "${PPSIM_FUZZ_WITH_TESTS:-0}" = 1 ]; then
+# The test binaries built in CI's sanitized pass. Compiling is most of CI's time (the clang ASan
+# build of every test binary alone takes longer than the Release build), so CI builds those that
+# drive the sanitized ppsim executable end to end (every example through the golden outputs, the
+# command line, the calibrate -> measure -> compare loop, exit codes) and the threaded measure
+# runner; the Release build runs all of them.
+SANITIZED_TESTS="ppsim_cli_tests ppsim_reliability_tests ppsim_base_tests ppsim_measure_tests"
+if [ "${PPSIM_FUZZ_WITH_TESTS:-0}" = all ]; then
   cmake --build build-fuzz -j"$jobs"
   ctest --test-dir build-fuzz --output-on-failure -j"$jobs"
+elif [ "${PPSIM_FUZZ_WITH_TESTS:-0}" = 1 ]; then
+  targets=(ppsim $SANITIZED_TESTS)
+  for h in $harnesses; do targets+=("fuzz_$h"); done
+  cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+  # Test binaries not built here appear in ctest as <target>_NOT_BUILT.
+  ctest --test-dir build-fuzz --output-on-failure -j"$jobs" -E "_NOT_BUILT|calibrate_mpirun"
 else
   targets=()
   for h in $harnesses; do targets+=("fuzz_$h"); done
