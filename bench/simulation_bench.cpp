@@ -2,6 +2,8 @@
 // M = 4096 (about 2.6 million ops with transfers) end to end in under 0.5 s on one core.
 #include <benchmark/benchmark.h>
 
+#include "bench/allocation_counter.h"
+
 #include "schedules/registry.h"
 #include "sim/dag.h"
 #include "sim/engine.h"
@@ -83,6 +85,55 @@ void BM_EndToEndZbH1(benchmark::State& state) {
   set_ops(state, ops);
 }
 BENCHMARK(BM_EndToEndZbH1)->Args({128, 4096})->Args({64, 1024})->Unit(benchmark::kMillisecond);
+
+// Issue 13, target 4: what `plan` and jitter replays do thousands of times. A small pipeline
+// (P = 8, M = 64 ZB-H1: 1,536 compute ops + 896 transfers) from generation to metrics, in process.
+// Target: under 20 us per call and no heap allocation per call after the first. `allocs_per_call`
+// counts operator new calls.
+void BM_SmallPipelineInProcess(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  const OpCosts costs = costs_for(P);
+  std::int64_t ops = 0;
+  bench::reset_allocation_stats();
+  for (auto _ : state) {
+    Schedule s = generate_zb_h1({P, M, 1});
+    Dag d = build_dag(s, costs);
+    Timeline t = simulate(d);
+    Metrics m = compute_metrics(t);
+    ops = static_cast<std::int64_t>(d.table->ops.size());
+    benchmark::DoNotOptimize(m);
+  }
+  set_ops(state, ops);
+  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
+                                      static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SmallPipelineInProcess)->Args({8, 64})->Unit(benchmark::kMicrosecond);
+
+// Issue 13, targets 2 and 3: how the cost grows with P and with M, and the peak heap bytes per op
+// of the in-process pipeline (schedule, DAG, timeline, metrics alive together, as in `simulate`).
+// The scaling exponent is the slope of log(time) against log(ops) over these rows. One iteration
+// each: the largest row holds 21 M ops.
+void BM_ScalingZbH1(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  std::int64_t ops = 0, peak = 0;
+  for (auto _ : state) {
+    bench::reset_allocation_stats();
+    const std::int64_t before = bench::allocation_stats().live_bytes;
+    Schedule s = generate_zb_h1({P, M, 1});
+    Dag d = build_dag(s, costs_for(P));
+    Timeline t = simulate(d);
+    Metrics m = compute_metrics(t);
+    ops = static_cast<std::int64_t>(d.table->ops.size());
+    peak = bench::allocation_stats().peak_bytes - before;
+    benchmark::DoNotOptimize(m);
+  }
+  set_ops(state, ops);
+  state.counters["peak_bytes_per_op"] = static_cast<double>(peak) / static_cast<double>(ops);
+}
+BENCHMARK(BM_ScalingZbH1)
+    ->Args({64, 4096})->Args({128, 4096})->Args({256, 4096})->Args({512, 4096})->Args({1024, 4096})
+    ->Args({128, 1024})->Args({128, 16384})
+    ->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // zb-auto's search (8 heuristic runs, ZB-H1 and ZB-H2, each simulated) at the zero-bubble paper's
 // largest shape: 28.3B model, P = 32, M = 256, its profiled times and memory model, ZB-2p's limit.
