@@ -75,6 +75,22 @@ TEST(Reliability, InternalErrorsGetTheirOwnCodeAndNoOutputFile) {
   fs::remove_all(dir);
 }
 
+// Boost.Program_options' what() replaces %placeholders% until none is left: an argument holding one
+// used to hang the command (fuzz_command_line, tests/fuzz/regressions/command_line).
+TEST(Reliability, APlaceholderInAnArgumentIsAUsageErrorNotAHang) {
+  const std::string config = std::string(PPSIM_SOURCE_DIR) + "/examples/1f1b.yaml";
+  CliRun r = run_ppsim("simulate " + config + " --x%canonical_option%", "timeout 30");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("ppsim simulate: unrecognised option '--x%canonical_option%'"), std::string::npos) << r.out;
+  r = run_ppsim("simulate " + config + " --width %value%x", "timeout 30");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("ppsim simulate: the option '--width' or its value is invalid"), std::string::npos) << r.out;
+  // Without a placeholder, Boost's own message.
+  r = run_ppsim("simulate " + config + " --width %x", "timeout 30");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("the argument ('%x') for option '--width' is invalid"), std::string::npos) << r.out;
+}
+
 TEST(Reliability, HelpListsTheExitCodes) {
   for (const std::string args : {"--help", "simulate --help", "measure --help", "calibrate --help", "compare --help"}) {
     const CliRun r = run_ppsim(args);
