@@ -10,19 +10,13 @@
 #include "schedules/order_csv.h"
 #include "schedules/registry.h"
 #include "sim/simulation.h"
+#include "tests/cli_run.h"
 #include "tests/input_error.h"
 
 namespace ppsim {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 TEST(DualPipe, DeepSeeksOrdersCellByCell) {
   const fs::path dir = fs::path(PPSIM_SOURCE_DIR) / "tests/data/dualpipe-orders";
@@ -35,9 +29,9 @@ TEST(DualPipe, DeepSeeksOrdersCellByCell) {
     SCOPED_TRACE(file);
     const int P = std::stoi(m[2]), M = std::stoi(m[3]);
     const Schedule s = generate_schedule(m[1] == "dualpipe" ? "dualpipe" : "dualpipe-v", {P, M, 2});
-    EXPECT_EQ(write_order_csv(s), read(entry.path()));
+    EXPECT_EQ(write_order_csv(s), test::read_text(entry.path()));
     // And the file imports as the same schedule (two chains inferred for DualPipe).
-    const Schedule back = read_order_csv(read(entry.path()), file, P, M, 2);
+    const Schedule back = read_order_csv(test::read_text(entry.path()), file, P, M, 2);
     EXPECT_EQ(back.order, s.order);
     EXPECT_EQ(back.chain_begin, s.chain_begin);
     ++checked;

@@ -14,19 +14,13 @@
 #include "schedules/validate.h"
 #include "sim/op_costs.h"
 #include "sim/simulation.h"
+#include "tests/cli_run.h"
 #include "tests/input_error.h"
 
 namespace ppsim {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 TEST(VSchedules, EveryReferenceFileMatchesCellByCell) {
   const fs::path dir = fs::path(PPSIM_SOURCE_DIR) / "tests/data/zb-orders";
@@ -42,7 +36,7 @@ TEST(VSchedules, EveryReferenceFileMatchesCellByCell) {
     const Schedule s = generate_schedule(kind, {P, M, 2});
     EXPECT_NO_THROW(validate_schedule(s, kind));
     // The file's text is exactly ppsim's CSV of the schedule: same cells, same order, every rank.
-    EXPECT_EQ(write_order_csv(s), read(entry.path()));
+    EXPECT_EQ(write_order_csv(s), test::read_text(entry.path()));
     ++checked[kind];
   }
   // P = 2, 4, 8 with M = 4, 8, 16, 20 (a file lost or renamed would otherwise pass silently).

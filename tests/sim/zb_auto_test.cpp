@@ -17,19 +17,13 @@
 #include "sim/op_costs.h"
 #include "sim/simulation.h"
 #include "sim/zb_auto.h"
+#include "tests/cli_run.h"
 #include "tests/input_error.h"
 
 namespace ppsim {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // One row of the ZB paper's Table 9 (profiled times, ms) with the model's h and a (Table 3), and
 // its Table 5 bubble rates for ZB-1p and ZB-2p (x 10^4).
@@ -95,7 +89,7 @@ TEST(ZbAuto, HeuristicMatchesEveryReferenceFile) {
       ++paper_times;
     }
     EXPECT_NO_THROW(validate_schedule(plan.schedule, file));
-    EXPECT_EQ(write_order_csv(plan.schedule), read(entry.path()));
+    EXPECT_EQ(write_order_csv(plan.schedule), test::read_text(entry.path()));
   }
   EXPECT_EQ(equal_times, 24);  // P = 2, 4, 8; M = 4, 8, 16, 20; ZB-1p and ZB-2p
   EXPECT_EQ(paper_times, 24);  // the 12 rows of Table 9, ZB-1p and ZB-2p
