@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/error.h"
+#include "base/input_file.h"
 
 namespace ppsim {
 
@@ -30,7 +31,9 @@ void write_timeline_fields(JsonWriter& w, const Timeline& tl) {
 Timeline read_timeline_json(const std::string& path, const std::string& nested) {
   YAML::Node j;
   try {
-    j = YAML::LoadFile(path);
+    // Read through the common checks first: YAML::LoadFile on a directory throws from inside the
+    // stream (an internal error, and yaml-cpp leaks its buffer; found by fuzz_command_line).
+    j = YAML::Load(read_input_file(path, kMaxReportFileBytes));
     // A measure report nests its timelines under "measured" / "predicted".
     if (!j["ops"] && !nested.empty() && j[nested] && j[nested]["ops"]) j = YAML::Node(j[nested]);
   } catch (const YAML::BadFile&) {

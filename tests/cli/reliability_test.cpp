@@ -91,6 +91,18 @@ TEST(Reliability, APlaceholderInAnArgumentIsAUsageErrorNotAHang) {
   EXPECT_NE(r.out.find("the argument ('%x') for option '--width' is invalid"), std::string::npos) << r.out;
 }
 
+// A folder where a report belongs is bad input, not an internal error (fuzz_command_line: yaml-cpp's
+// LoadFile threw from inside its stream and leaked its buffer).
+TEST(Reliability, AFolderGivenAsAFileIsBadInput) {
+  const fs::path dir = scratch_dir("folder");
+  for (const std::string& args : {"compare " + dir.string() + " " + dir.string(), "simulate " + dir.string()}) {
+    const CliRun r = run_ppsim(args);
+    EXPECT_EQ(r.code, 1) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(dir.string() + ": cannot read it: not a regular file"), std::string::npos) << args << ": " << r.out;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(Reliability, HelpListsTheExitCodes) {
   for (const std::string args : {"--help", "simulate --help", "measure --help", "calibrate --help", "compare --help"}) {
     const CliRun r = run_ppsim(args);
