@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "plan/evaluate.h"
 #include "plan/plan_config.h"
 #include "plan/plan_report.h"
+#include "plan/plan_svg.h"
 #include "plan/ranking.h"
 #include "sim/report/output_files.h"
 
@@ -56,7 +58,18 @@ int plan(const PlanOptions& o) {
     if (outcome.fitting == 0) throw InputError("--write-best: no configuration fits in the memory limit");
     outputs.add(o.write_best, candidate_yaml(config, outcome.ranked.front().config));
   }
+  if (!o.svg_dir.empty() && outcome.evaluated > 0) {
+    const std::filesystem::path dir(o.svg_dir);
+    outputs.add((dir / "pareto.svg").string(), render_pareto_svg(config, outcome));
+    outputs.add((dir / "bubble-heatmap.svg").string(), render_svg_heatmap(plan_bubble_heatmap(outcome)));
+    outputs.add((dir / "best-timeline.svg").string(), render_best_timeline_svg(config, outcome));
+  }
   const std::string text = o.quiet ? "" : render_plan_text(config, outcome, o.top);
+  if (!o.svg_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.svg_dir, ec);
+    if (ec) throw InputError("--svg: cannot create the folder " + o.svg_dir + ": " + ec.message());
+  }
   outputs.commit();
   std::cout << text;
   return 0;
@@ -83,6 +96,8 @@ int run_plan(int argc, char** argv) {
       ("csv", po::value(&o.csv)->value_name("PATH"), "write every simulated candidate as CSV")
       ("top", po::value(&o.top)->value_name("K"), "rank the K fastest fitting configurations in the text report (default 5)")
       ("threads", po::value(&o.threads)->value_name("N"), "simulate on N threads (default: one per core); the results do not depend on it")
+      ("svg", po::value(&o.svg_dir)->value_name("DIR"), "draw pareto.svg (throughput against peak memory, the front, the "
+       "memory limit), bubble-heatmap.svg (the best schedule over P and M) and best-timeline.svg into DIR")
       ("write-best", po::value(&o.write_best)->value_name("PATH"), "write the best configuration as a schedule.yaml for 'ppsim simulate'")
       ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
   po::options_description hidden;
