@@ -94,10 +94,18 @@ std::string render_plan_text(const PlanConfig& plan, const PlanOutcome& o, int t
   }
   s += "\nPareto front, throughput against peak memory per GPU (* does not fit in " + gb(plan.memory_limit_bytes) + "):\n";
   s += table_header();
+  // Non-fitting points a user might buy memory for: up to twice the limit here, all in the JSON.
+  std::size_t beyond = 0;
   for (std::size_t i : o.pareto) {
+    if (o.ranked[i].peak_memory_bytes > 2 * plan.memory_limit_bytes) {
+      ++beyond;
+      continue;
+    }
     const std::string rank = o.ranked[i].fits ? std::to_string(i + 1) : "*";
     s += table_row(rank, o.ranked[i], plan.memory_limit_bytes);
   }
+  if (beyond > 0)
+    s += "  (" + std::to_string(beyond) + " more beyond twice the memory limit: --json lists the whole front)\n";
   if (!o.why.empty()) s += "\nwhy: " + o.why + "\n";
   if (o.fitting > 0) {
     const std::vector<std::size_t> by_m = same_but_microbatches(o, o.ranked[0].config);

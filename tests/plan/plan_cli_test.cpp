@@ -2,6 +2,8 @@
 // the same figures, and bad input (exit 1, a clear message, no output file).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -105,6 +107,61 @@ TEST(PlanCli, ShippedExamplePlansRun) {
     const auto r = run_ppsim("plan " + entry.path().string() + " -q");
     EXPECT_EQ(r.code, 0) << entry.path() << r.out;
   }
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// Renders an SVG the way a test can without a browser: python3's XML parser (well-formed, an <svg>
+// root) and a count of the elements of each class. Empty when python3 is missing.
+std::string svg_elements(const std::filesystem::path& svg) {
+  const std::string cmd =
+      "python3 -c \"import sys, xml.etree.ElementTree as E, collections; r = E.parse(sys.argv[1]).getroot(); "
+      "assert r.tag.endswith('svg'), r.tag; c = collections.Counter((e.tag.split('}')[1], e.get('class')) for e in r.iter()); "
+      "print(' '.join('%s.%s=%d' % (t, k, n) for (t, k), n in sorted(c.items(), key=str)))\" " + svg.string() + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  return status == 0 ? out : "error: " + out;
+}
+
+TEST(PlanCli, SvgPicturesAreWellFormedAndDrawWhatTheySay) {
+  if (std::system("python3 -c 'import xml.etree.ElementTree' >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 is not installed";
+  const std::filesystem::path dir = test::scratch_dir("plan_svg");
+  {
+    // tiny needs 1.9 to 17.5 MB per GPU across this search: a 6 MB limit leaves some on each side.
+    std::string text = kPlan;
+    text.replace(text.find("memory_limit: 1GB"), 17, "memory_limit: 6MB");
+    std::ofstream(dir / "plan.yaml") << text;
+  }
+  const auto r = test::run_ppsim("plan " + (dir / "plan.yaml").string() + " -q --json " + (dir / "p.json").string() +
+                                 " --svg " + (dir / "pictures").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string json = test::read_text(dir / "p.json");
+  const std::string evaluated = json_number(json, "evaluated");
+  const std::size_t fitting = std::stoul(json_number(json, "fitting"));
+  const std::size_t all = std::stoul(evaluated);
+  ASSERT_GT(fitting, 0u);
+  ASSERT_LT(fitting, all);
+  const std::string pareto = svg_elements(dir / "pictures" / "pareto.svg");
+  // One point per simulated candidate (fitting ones filled, the others hollow), the front, the limit, the best.
+  EXPECT_NE(pareto.find("circle.candidate=" + std::to_string(fitting)), std::string::npos) << pareto;
+  EXPECT_NE(pareto.find("circle.candidate non-fitting=" + std::to_string(all - fitting)), std::string::npos) << pareto;
+  EXPECT_NE(pareto.find("polyline.pareto=1"), std::string::npos) << pareto;
+  EXPECT_NE(pareto.find("line.memory-limit=1"), std::string::npos) << pareto;
+  EXPECT_NE(pareto.find("circle.best=1"), std::string::npos) << pareto;
+  const std::string heatmap = svg_elements(dir / "pictures" / "bubble-heatmap.svg");
+  EXPECT_EQ(heatmap.find("error"), std::string::npos) << heatmap;
+  EXPECT_NE(heatmap.find("rect.cell="), std::string::npos) << heatmap;
+  const std::string timeline = svg_elements(dir / "pictures" / "best-timeline.svg");
+  EXPECT_EQ(timeline.find("error"), std::string::npos) << timeline;
+  EXPECT_NE(timeline.find("rect."), std::string::npos) << timeline;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
