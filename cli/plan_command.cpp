@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "base/error.h"
+#include "plan/bubble_target.h"
 #include "plan/candidate.h"
 #include "plan/enumerate.h"
 #include "plan/evaluate.h"
@@ -25,7 +27,7 @@ namespace {
 
 struct PlanOptions {
   std::string config;
-  std::string json, csv, svg_dir, write_best;
+  std::string json, csv, svg_dir, write_best, bubble_target;
   int top = 5;
   int threads = 0;  // 0: one per core
   bool quiet = false;
@@ -45,14 +47,19 @@ std::function<void(std::size_t, std::size_t)> progress_bar() {
 }
 
 int plan(const PlanOptions& o) {
+  // A bad flag value is bad input (exit 1), found before the search runs.
+  const double bubble_target = o.bubble_target.empty() ? 0 : parse_fraction(o.bubble_target, "--bubble-target");
   const PlanConfig config = load_plan_config(o.config);
   const Enumeration enumeration = enumerate_candidates(config);
   EvaluateOptions eo;
   eo.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   eo.progress = progress_bar();
   const PlanOutcome outcome = rank_candidates(enumeration, evaluate_candidates(config, enumeration.candidates, eo));
+  std::optional<BubbleTarget> target;
+  if (!o.bubble_target.empty() && outcome.fitting > 0)
+    target = smallest_microbatches_for_bubble(config, outcome.ranked.front().config, bubble_target);
   PendingOutputs outputs;
-  if (!o.json.empty()) outputs.add(o.json, render_plan_json(config, outcome));
+  if (!o.json.empty()) outputs.add(o.json, render_plan_json(config, outcome, target ? &*target : nullptr));
   if (!o.csv.empty()) outputs.add(o.csv, render_plan_csv(outcome));
   if (!o.write_best.empty()) {
     if (outcome.fitting == 0) throw InputError("--write-best: no configuration fits in the memory limit");
@@ -64,7 +71,11 @@ int plan(const PlanOptions& o) {
     outputs.add((dir / "bubble-heatmap.svg").string(), render_svg_heatmap(plan_bubble_heatmap(outcome)));
     outputs.add((dir / "best-timeline.svg").string(), render_best_timeline_svg(config, outcome));
   }
-  const std::string text = o.quiet ? "" : render_plan_text(config, outcome, o.top);
+  std::string text = o.quiet ? "" : render_plan_text(config, outcome, o.top);
+  if (target && !o.quiet) {
+    text += '\n';  // appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "\n" + a temporary
+    text += describe_bubble_target(*target, outcome.ranked.front().config);
+  }
   if (!o.svg_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.svg_dir, ec);
@@ -98,6 +109,9 @@ int run_plan(int argc, char** argv) {
       ("threads", po::value(&o.threads)->value_name("N"), "simulate on N threads (default: one per core); the results do not depend on it")
       ("svg", po::value(&o.svg_dir)->value_name("DIR"), "draw pareto.svg (throughput against peak memory, the front, the "
        "memory limit), bubble-heatmap.svg (the best schedule over P and M) and best-timeline.svg into DIR")
+      ("bubble-target", po::value(&o.bubble_target)->value_name("FRACTION"), "also find the smallest M that brings "
+       "the best configuration's bubble under FRACTION (e.g. 5%), by simulation, with the in-flight count it needs "
+       "(Little's law)")
       ("write-best", po::value(&o.write_best)->value_name("PATH"), "write the best configuration as a schedule.yaml for 'ppsim simulate'")
       ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report");
   po::options_description hidden;

@@ -25,11 +25,15 @@ bool interleaved_kind(const std::string& s) {
 // micro-batch and parallelism, not on the schedule's order or M: the cache key.
 std::string cost_key(const Candidate& c, const Schedule& layout) {
   std::string k;
-  for (int r : layout.rank_of_stage) k += std::to_string(r) + ",";
-  k += "|" + std::to_string(layout.chunks) + "|" + std::to_string(layout.copies()) + "|" +
-       std::to_string(c.micro_batch_size) + "|" + std::to_string(c.tensor_parallel) + "|" +
-       std::to_string(c.sequence_parallel) + "|" + std::to_string(c.data_parallel) + "|" + std::to_string(c.zero) +
-       "|" + std::to_string(static_cast<int>(c.recompute));
+  for (int r : layout.rank_of_stage) {
+    k += std::to_string(r);
+    k += ',';
+  }
+  for (int v : {layout.chunks, layout.copies(), c.micro_batch_size, c.tensor_parallel, static_cast<int>(c.sequence_parallel),
+                c.data_parallel, c.zero, static_cast<int>(c.recompute)}) {
+    k += '|';
+    k += std::to_string(v);
+  }
   return k;
 }
 

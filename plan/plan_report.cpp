@@ -118,7 +118,7 @@ std::string render_plan_text(const PlanConfig& plan, const PlanOutcome& o, int t
   return s;
 }
 
-std::string render_plan_json(const PlanConfig& plan, const PlanOutcome& o) {
+std::string render_plan_json(const PlanConfig& plan, const PlanOutcome& o, const BubbleTarget* t) {
   std::string out;
   JsonWriter w(out);
   w.begin_object();
@@ -141,6 +141,20 @@ std::string render_plan_json(const PlanConfig& plan, const PlanOutcome& o) {
   w.key("pareto").begin_array();
   for (std::size_t i : o.pareto) write_candidate(w, o.ranked[i]);
   w.end_array();
+  if (t) {
+    w.key("bubble_target").begin_object();
+    w.field("target", t->target);
+    w.field("estimate_microbatches", t->estimate);
+    w.field("found", t->found);
+    w.field("microbatches", t->microbatches);
+    w.field("global_batch_size", static_cast<std::int64_t>(t->global_batch_size));
+    w.field("bubble_fraction", t->bubble_fraction);
+    w.field("mean_in_flight", t->mean_in_flight);
+    w.field("arrival_rate_per_s", t->arrival_rate_per_s);
+    w.field("mean_residence_ns", t->mean_residence_ns);
+    w.field("peak_in_flight", t->peak_in_flight);
+    w.end_object();
+  }
   w.key("candidates").begin_array();
   for (const CandidateResult& r : o.ranked) write_candidate(w, r);
   w.end_array();

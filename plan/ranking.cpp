@@ -64,7 +64,15 @@ std::string explain_difference(const CandidateResult& a, const CandidateResult& 
   for (const Part& p : parts) {
     const double d = p.b - p.a;
     if (d > decisive->b - decisive->a) decisive = &p;
-    list += (list.empty() ? "" : ", ") + std::string(p.name) + " " + (d == 0 ? std::string("the same") : (d > 0 ? "-" : "+") + ms(std::abs(d)));
+    if (!list.empty()) list += ", ";
+    list += p.name;
+    list += ' ';
+    if (d == 0) {
+      list += "the same";
+    } else {
+      list += d > 0 ? '-' : '+';
+      list += ms(std::abs(d));
+    }
   }
   out += list + ". ";
   if (gain <= 0) return out + "They tie; #1 is ranked first for its lower peak memory or its place in the search.";

@@ -41,8 +41,9 @@ TEST(PlanCli, ReportJsonCsvAndTheBestChecksOutWithSimulate) {
   const fs::path dir = scratch_dir("plan_cli");
   const fs::path plan = write_plan(dir, kPlan);
   const auto r = run_ppsim("plan " + plan.string() + " --top 3 --threads 2 --json " + (dir / "p.json").string() +
-                           " --csv " + (dir / "all.csv").string() + " --write-best " + (dir / "best.yaml").string());
+                           " --csv " + (dir / "all.csv").string() + " --write-best " + (dir / "best.yaml").string() + " --bubble-target 20%");
   ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("bubble target 20.0 %: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ppsim plan: tiny on 4 x h100-sxm, global batch 8 x 128 tokens, memory limit 1.00 GB"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("top 3 of "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Pareto front"), std::string::npos);
@@ -53,7 +54,7 @@ TEST(PlanCli, ReportJsonCsvAndTheBestChecksOutWithSimulate) {
                           "\"schedule\": ", "\"stages\": ", "\"chunks\": ", "\"micro_batch_size\": ", "\"microbatches\": ",
                           "\"tensor_parallel\": ", "\"data_parallel\": ", "\"sequence_parallel\": ", "\"recompute\": ",
                           "\"zero\": ", "\"iteration_time_ns\": ", "\"tokens_per_s\": ", "\"mfu\": ",
-                          "\"bubble_fraction\": ", "\"peak_memory_bytes\": ", "\"fits\": "})
+                          "\"bubble_fraction\": ", "\"peak_memory_bytes\": ", "\"fits\": ", "\"bubble_target\": {"})
     EXPECT_NE(json.find(key), std::string::npos) << key;
   const std::string csv = read_text(dir / "all.csv");
   const std::size_t rows = static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')) - 1;
@@ -90,6 +91,9 @@ TEST(PlanCli, BadInputIsAClearErrorAndWritesNothing) {
   EXPECT_NE(e.out.find("search.recompute: is empty"), std::string::npos) << e.out;
   EXPECT_EQ(run_ppsim("plan").code, 2);
   EXPECT_EQ(run_ppsim("plan " + plan.string() + " --threads 0").code, 2);
+  const auto target = run_ppsim("plan " + plan.string() + " --bubble-target 120%");
+  EXPECT_EQ(target.code, 1);
+  EXPECT_NE(target.out.find("--bubble-target: '120%' is not a fraction between 0 and 1"), std::string::npos) << target.out;
   fs::remove_all(dir);
 }
 

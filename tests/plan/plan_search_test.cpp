@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "base/error.h"
+#include "plan/bubble_target.h"
 #include "plan/candidate.h"
 #include "plan/enumerate.h"
 #include "plan/evaluate.h"
@@ -139,6 +141,50 @@ TEST(PlanRanking, ExplainsTheDecisivePart) {
             "the busiest rank (F, B, W with recompute and tensor-parallel collectives) the same, pipeline bubble "
             "-20.00 ms, exposed data-parallel communication +1.00 ms, exposed optimizer the same. The pipeline bubble "
             "decides.");
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+TEST(PlanBubbleTarget, ParsesPercentOrFraction) {
+  EXPECT_DOUBLE_EQ(parse_fraction("5%", "--bubble-target"), 0.05);
+  EXPECT_DOUBLE_EQ(parse_fraction("0.2", "--bubble-target"), 0.2);
+  for (const char* bad : {"", "%", "0", "100%", "1.5", "5x", "-3%", "nan"})
+    EXPECT_THROW(parse_fraction(bad, "--bubble-target"), InputError) << bad;
+}
+
+TEST(PlanBubbleTarget, SmallestSimulatedMicrobatchCountUnderTheTarget) {
+  const PlanConfig plan = tiny_plan();
+  Candidate c;
+  c.schedule = "1f1b";
+  c.stages = 4;
+  c.tensor_parallel = 2;
+  c.data_parallel = 1;
+  c.microbatches = 16;
+  // tiny's stages are unequal (the embedding and head are large beside its blocks): its bubble
+  // stays above 10 % at any M, so the target is 20 %.
+  const BubbleTarget t = smallest_microbatches_for_bubble(plan, c, 0.20);
+  EXPECT_EQ(t.estimate, 12);  // (4 - 1)(1 - 0.2) / 0.2
+  ASSERT_TRUE(t.found);
+  EXPECT_EQ(t.global_batch_size, t.microbatches);  // d = 1, micro-batch 1
+  EXPECT_LE(t.bubble_fraction, 0.20);
+  // It is the smallest: one micro-batch fewer, simulated as `simulate` would, is above the target.
+  auto bubble_at = [&](int m) {
+    Candidate x = c;
+    x.microbatches = m;
+    SimulationConfig config = parse_config(candidate_yaml(plan, x), "candidate.yaml", ".");
+    config.microbatches = m;
+    return run_simulation(config).metrics.bubble_fraction;
+  };
+  EXPECT_DOUBLE_EQ(bubble_at(t.microbatches), t.bubble_fraction);
+  EXPECT_GT(bubble_at(t.microbatches - 1), 0.20);
+  // Little's law on rank 0 at that M: L = lambda x W.
+  EXPECT_NEAR(t.mean_in_flight, t.arrival_rate_per_s * t.mean_residence_ns * 1e-9, 1e-6 * t.mean_in_flight);
+  EXPECT_GE(t.peak_in_flight, 1);
+  EXPECT_LE(t.peak_in_flight, 4);  // 1F1B holds at most P micro-batches
 }
 
 }  // namespace
