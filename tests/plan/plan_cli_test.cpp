@@ -170,3 +170,32 @@ TEST(PlanCli, SvgPicturesAreWellFormedAndDrawWhatTheySay) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+TEST(SimulateSweepHeatmap, TableAndSvgHeatmap) {
+  const std::filesystem::path dir = test::scratch_dir("sweep_heatmap");
+  const std::string svg = (dir / "heatmap.svg").string();
+  const auto r = test::run_ppsim("simulate " + kSource + "/examples/1f1b.yaml -q --sweep-heatmap 2,4,8 8,16,32 --heatmap-svg " + svg);
+  ASSERT_EQ(r.code, 0) << r.out;
+  // 1F1B with equal stages and free hops: (P - 1) / (M + P - 1).
+  EXPECT_NE(r.out.find("   M \\ P        2        4        8\n       8    11.1%    27.3%    46.7%\n"
+                       "      16     5.9%    15.8%    30.4%\n      32     3.0%     8.6%    17.9%\n"),
+            std::string::npos)
+      << r.out;
+  if (std::system("python3 -c 'import xml.etree.ElementTree' >/dev/null 2>&1") == 0) {
+    const std::string elements = svg_elements(svg);
+    EXPECT_NE(elements.find("rect.cell=9"), std::string::npos) << elements;
+  }
+  // Without the flag, simulate's output is unchanged (the golden outputs check it byte for byte).
+  EXPECT_EQ(test::run_ppsim("simulate " + kSource + "/examples/1f1b.yaml -q --sweep-heatmap 2,4").code, 2);
+  EXPECT_EQ(test::run_ppsim("simulate " + kSource + "/examples/1f1b.yaml -q --heatmap-svg " + svg).code, 2);
+  const auto bad = test::run_ppsim("simulate " + kSource + "/examples/1f1b.yaml -q --sweep-heatmap 0,2 8");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("--sweep-heatmap: '0' in P_LIST is not a count >= 1"), std::string::npos) << bad.out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ppsim
