@@ -16,10 +16,12 @@
 #include "plan/candidate.h"
 #include "plan/enumerate.h"
 #include "plan/evaluate.h"
+#include "plan/mpi/gather.h"
 #include "plan/plan_config.h"
 #include "plan/plan_report.h"
 #include "plan/plan_svg.h"
 #include "plan/ranking.h"
+#include "plan/shard.h"
 #include "sim/report/output_files.h"
 
 namespace ppsim::cli {
@@ -51,10 +53,23 @@ int plan(const PlanOptions& o) {
   const double bubble_target = o.bubble_target.empty() ? 0 : parse_fraction(o.bubble_target, "--bubble-target");
   const PlanConfig config = load_plan_config(o.config);
   const Enumeration enumeration = enumerate_candidates(config);
+  // Under `mpirun -n K` each process simulates every K-th candidate and rank 0 merges and reports.
+  mpi::Session session;  // MPI_Init only when a launcher started more than one process
+  const mpi::World& world = session.world();
   EvaluateOptions eo;
   eo.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  eo.progress = progress_bar();
-  const PlanOutcome outcome = rank_candidates(enumeration, evaluate_candidates(config, enumeration.candidates, eo));
+  if (world.rank == 0) eo.progress = progress_bar();
+  Evaluation evaluation = evaluate_candidates(
+      config, world.size > 1 ? shard_candidates(enumeration.candidates, world.rank, world.size) : enumeration.candidates, eo);
+  if (world.size > 1) {
+    const std::vector<std::string> parts = mpi::gather_to_root(world, encode_evaluation(evaluation));
+    if (world.rank != 0) {
+      session.finish();
+      return 0;
+    }
+    evaluation = merge_evaluations(parts);
+  }
+  const PlanOutcome outcome = rank_candidates(enumeration, std::move(evaluation));
   std::optional<BubbleTarget> target;
   if (!o.bubble_target.empty() && outcome.fitting > 0)
     target = smallest_microbatches_for_bubble(config, outcome.ranked.front().config, bubble_target);
@@ -83,6 +98,7 @@ int plan(const PlanOptions& o) {
   }
   outputs.commit();
   std::cout << text;
+  session.finish();
   return 0;
 }
 
@@ -100,7 +116,8 @@ int run_plan(int argc, char** argv) {
       "profile_statistic, efficiency, link, and search: {schedules, stages, chunks, micro_batch_size, "
       "tensor_parallel, sequence_parallel, recompute, zero} (each a list restricting one dimension; absent = every "
       "valid value: every schedule but zb-auto, every divisor of gpus for stages and tensor_parallel, chunks 1-8, "
-      "micro-batch sizes 1, 2, 4, 8).\n\noptions");
+      "micro-batch sizes 1, 2, 4, 8).\n\nUnder `mpirun -n K ppsim plan ...` the K processes split the candidates "
+      "(each simulates every K-th) and rank 0 merges them and writes the same report and files as one process would.\n\noptions");
   desc.add_options()
       ("help,h", "show this help")
       ("json", po::value(&o.json)->value_name("PATH"), "write every simulated candidate, the best and the Pareto front as JSON")
