@@ -70,6 +70,7 @@ int plan(const PlanOptions& o) {
     evaluation = merge_evaluations(parts);
   }
   const PlanOutcome outcome = rank_candidates(enumeration, std::move(evaluation));
+  require_simulated(config.source, outcome);
   std::optional<BubbleTarget> target;
   if (!o.bubble_target.empty() && outcome.fitting > 0)
     target = smallest_microbatches_for_bubble(config, outcome.ranked.front().config, bubble_target);

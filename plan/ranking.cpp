@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/error.h"
+
 namespace ppsim {
 namespace {
 
@@ -111,6 +113,19 @@ PlanOutcome rank_candidates(const Enumeration& enumeration, Evaluation evaluatio
     }
   if (o.fitting >= 2) o.why = explain_difference(o.ranked[0], o.ranked[1]);
   return o;
+}
+
+void require_simulated(const std::string& source, const PlanOutcome& o) {
+  if (o.evaluated > 0) return;
+  std::string reasons;
+  for (const auto& kv : o.skipped) {
+    if (!reasons.empty()) reasons += "; ";
+    reasons += std::to_string(kv.second);
+    reasons += ' ';
+    reasons += skip_reason_text(kv.first);
+  }
+  throw InputError(source + ": search: the search space is empty: every one of its " + std::to_string(o.combinations) +
+                   " combinations is skipped (" + reasons + ")");
 }
 
 std::vector<std::size_t> same_but_microbatches(const PlanOutcome& o, const Candidate& c) {

@@ -25,6 +25,10 @@ struct PlanOutcome {
 
 PlanOutcome rank_candidates(const Enumeration& enumeration, Evaluation evaluation);
 
+// Throws InputError naming plan.yaml when nothing was simulated: every combination of the search
+// was skipped (the message gives the counts by reason).
+void require_simulated(const std::string& source, const PlanOutcome& outcome);
+
 // The step of `a` against `b` split into compute (the busiest rank), bubble, exposed data-parallel
 // communication and optimizer, each difference named: "why a beats b".
 std::string explain_difference(const CandidateResult& a, const CandidateResult& b);

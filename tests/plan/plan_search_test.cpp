@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "base/error.h"
+#include "input_error.h"
 #include "plan/bubble_target.h"
 #include "plan/candidate.h"
 #include "plan/enumerate.h"
@@ -45,10 +46,18 @@ TEST(PlanEnumerate, EveryCombinationIsACandidateOrSkippedForOneReason) {
     EXPECT_EQ(c.tensor_parallel * c.stages * c.data_parallel, 8);
     EXPECT_EQ(c.microbatches * c.data_parallel * c.micro_batch_size, 16);
     EXPECT_LE(c.stages * c.chunks, 8);
-    if (c.schedule == "1f1b" || c.schedule == "zb-h1") EXPECT_EQ(c.chunks, 1);
-    if (c.schedule == "zb-v") EXPECT_EQ(c.chunks, 2);
-    if (c.sequence_parallel) EXPECT_GT(c.tensor_parallel, 1);
-    if (c.zero) EXPECT_GT(c.data_parallel, 1);
+    if (c.schedule == "1f1b" || c.schedule == "zb-h1") {
+      EXPECT_EQ(c.chunks, 1);
+    }
+    if (c.schedule == "zb-v") {
+      EXPECT_EQ(c.chunks, 2);
+    }
+    if (c.sequence_parallel) {
+      EXPECT_GT(c.tensor_parallel, 1);
+    }
+    if (c.zero) {
+      EXPECT_GT(c.data_parallel, 1);
+    }
   }
   for (std::size_t i = 0; i < e.candidates.size(); ++i) EXPECT_EQ(e.candidates[i].id, static_cast<int>(i));
 }
@@ -105,7 +114,9 @@ TEST(PlanRanking, RanksFittingByThroughputAndDrawsTheFront) {
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(o.ranked.size()); ++i) {
     EXPECT_EQ(o.ranked[i].fits, i < o.fitting);
     EXPECT_EQ(o.ranked[i].fits, o.ranked[i].peak_memory_bytes <= plan.memory_limit_bytes);
-    if (i > 0 && i != o.fitting) EXPECT_LE(o.ranked[i - 1].iteration_time_ns, o.ranked[i].iteration_time_ns);
+    if (i > 0 && i != o.fitting) {
+      EXPECT_LE(o.ranked[i - 1].iteration_time_ns, o.ranked[i].iteration_time_ns);
+    }
   }
   // Tokens per step are fixed (global batch x sequence), so throughput is their ratio with the step.
   for (const CandidateResult& r : o.ranked)
@@ -185,6 +196,32 @@ TEST(PlanBubbleTarget, SmallestSimulatedMicrobatchCountUnderTheTarget) {
   EXPECT_NEAR(t.mean_in_flight, t.arrival_rate_per_s * t.mean_residence_ns * 1e-9, 1e-6 * t.mean_in_flight);
   EXPECT_GE(t.peak_in_flight, 1);
   EXPECT_LE(t.peak_in_flight, 4);  // 1F1B holds at most P micro-batches
+}
+
+}  // namespace
+}  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+TEST(PlanEvaluate, ScheduleShapesRefusedAreSkippedByReasonAndAnEmptySpaceIsAnError) {
+  // P = 4, M = 9: interleaving runs rounds of max(1, 9 / 4) = 2 micro-batches (9 is not a multiple);
+  // DualPipe needs an even M.
+  const PlanConfig plan = parse_plan_config(
+      "model: tiny\ngpus: 4\nglobal_batch_size: 9\nsequence_length: 128\nsearch:\n  schedules: [interleaved-1f1b, dualpipe]\n"
+      "  stages: [4]\n  chunks: [2]\n  micro_batch_size: [1]\n  tensor_parallel: [1]\n  sequence_parallel: [false]\n"
+      "  recompute: [none]\n  zero: [0]\n",
+      "odd.yaml", ".");
+  const Enumeration e = enumerate_candidates(plan);
+  ASSERT_EQ(e.candidates.size(), 2u);
+  const PlanOutcome o = rank_candidates(e, evaluate_candidates(plan, e.candidates, {1, {}}));
+  EXPECT_EQ(o.evaluated, 0);
+  EXPECT_EQ(o.skipped.at("interleaving_constraint"), 1);
+  EXPECT_EQ(o.skipped.at("dualpipe_constraint"), 1);
+  EXPECT_EQ(error_of([&] { require_simulated(plan.source, o); }),
+            "odd.yaml: search: the search space is empty: every one of its 2 combinations is skipped (1 DualPipe(V): "
+            "needs microbatches >= 2 x stages (DualPipe: both even); 1 interleaving: microbatches not a multiple of the "
+            "round size max(1, M / P))");
 }
 
 }  // namespace
