@@ -53,6 +53,7 @@ std::vector<int> parse_count_list(const std::string& text, const char* what) {
     out.push_back(std::stoi(item));
     pos = comma + 1;
   }
+  if (out.size() > 16) throw po::error(std::string("--sweep-heatmap: ") + what + " has " + std::to_string(out.size()) + " values, at most 16");
   return out;
 }
 
@@ -154,7 +155,7 @@ int run_simulate(int argc, char** argv) {
        "than this, e.g. 64GiB (default: 90 % of the memory available)")
       ("sweep-heatmap", po::value(&o.sweep_heatmap)->multitoken()->value_name("P_LIST M_LIST"), "also simulate the "
        "schedule at every stage count of P_LIST and micro-batch count of M_LIST (e.g. 2,4,8 8,16,32) and print its "
-       "bubble fraction as a table (P across, M down)")
+       "bubble fraction as a table (P across, M down; at most 16 values per list)")
       ("heatmap-svg", po::value(&o.heatmap_svg)->value_name("PATH"), "with --sweep-heatmap: draw the table as an SVG heatmap");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));
