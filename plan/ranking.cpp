@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/time.h"
 
 namespace ppsim {
 namespace {
@@ -15,11 +16,8 @@ bool faster(const CandidateResult& a, const CandidateResult& b) {
   return a.config.id < b.config.id;
 }
 
-std::string ms(double ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f ms", ns * 1e-6);
-  return buf;
-}
+// "12.30 ms", "45.600 us": base/time.h's format for a difference of `ns` nanoseconds.
+std::string ms(double ns) { return format_duration(static_cast<TimeNs>(std::llround(ns))); }
 
 // What differs between two configurations, "schedule zb-h1 vs 1f1b, V 1 vs 2".
 std::string config_difference(const Candidate& a, const Candidate& b) {
@@ -42,7 +40,9 @@ std::string config_difference(const Candidate& a, const Candidate& b) {
 
 }  // namespace
 
-std::string explain_difference(const CandidateResult& a, const CandidateResult& b) {
+std::string explain_difference(const CandidateResult& a, const CandidateResult& b, int b_rank) {
+  std::string other = "#";
+  other += std::to_string(b_rank);
   struct Part {
     const char* name;
     double a, b;
@@ -58,9 +58,9 @@ std::string explain_difference(const CandidateResult& a, const CandidateResult& 
   };
   const double gain = static_cast<double>(b.iteration_time_ns - a.iteration_time_ns);
   char head[160];
-  std::snprintf(head, sizeof head, "#1 is %.2f %% faster than #2 (%s less per step; ", 100.0 * gain / static_cast<double>(b.iteration_time_ns),
-                ms(gain).c_str());
-  std::string out = head + config_difference(a.config, b.config) + "); #1 against #2: ";
+  std::snprintf(head, sizeof head, "#1 is %.2f %% faster than %s (%s less per step; ", 100.0 * gain / static_cast<double>(b.iteration_time_ns),
+                other.c_str(), ms(gain).c_str());
+  std::string out = head + config_difference(a.config, b.config) + "); #1 against " + other + ": ";
   const Part* decisive = &parts[0];
   std::string list;
   for (const Part& p : parts) {
@@ -111,7 +111,21 @@ PlanOutcome rank_candidates(const Enumeration& enumeration, Evaluation evaluatio
       o.pareto.push_back(i);
       best = o.ranked[i].iteration_time_ns;
     }
-  if (o.fitting >= 2) o.why = explain_difference(o.ranked[0], o.ranked[1]);
+  if (o.fitting >= 2) {
+    // Runners-up with the very same step (e.g. two schedules that run the same order here) are
+    // said to tie; the explanation is against the first slower one.
+    std::size_t j = 1;
+    while (j + 1 < static_cast<std::size_t>(o.fitting) && o.ranked[j].iteration_time_ns == o.ranked[0].iteration_time_ns) ++j;
+    if (j > 1) {
+      o.why = "#2";
+      if (j > 2) {
+        o.why += " to #";
+        o.why += std::to_string(j);
+      }
+      o.why += " tie with #1 (the same step time; ranked by peak memory, then by their place in the search). ";
+    }
+    o.why += explain_difference(o.ranked[0], o.ranked[j], static_cast<int>(j) + 1);
+  }
   return o;
 }
 

@@ -29,9 +29,9 @@ PlanOutcome rank_candidates(const Enumeration& enumeration, Evaluation evaluatio
 // was skipped (the message gives the counts by reason).
 void require_simulated(const std::string& source, const PlanOutcome& outcome);
 
-// The step of `a` against `b` split into compute (the busiest rank), bubble, exposed data-parallel
-// communication and optimizer, each difference named: "why a beats b".
-std::string explain_difference(const CandidateResult& a, const CandidateResult& b);
+// The step of `a` (#1) against `b` (#b_rank) split into compute (the busiest rank), bubble, exposed
+// data-parallel communication and optimizer, each difference named: "why a beats b".
+std::string explain_difference(const CandidateResult& a, const CandidateResult& b, int b_rank = 2);
 
 // The candidates that differ from `c` only in micro-batch size (hence M): how throughput and
 // memory move with M for this global batch; indices into ranked, by M.

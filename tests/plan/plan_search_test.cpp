@@ -132,8 +132,14 @@ TEST(PlanRanking, RanksFittingByThroughputAndDrawsTheFront) {
   // The front's fastest fitting point is the best.
   EXPECT_NE(std::find(o.pareto.begin(), o.pareto.end(), std::size_t{0}), o.pareto.end());
   EXPECT_NE(o.why.find("#1 is "), std::string::npos);
-  // 1f1b and interleaved-1f1b at V = 1 run the same order here: a tie, said as such.
-  EXPECT_NE(o.why.find("They tie"), std::string::npos) << o.why;
+  // 1f1b and interleaved-1f1b at V = 1 run the same order here: a tie, said as such, and the
+  // explanation is against the first slower candidate.
+  std::size_t j = 1;
+  while (o.ranked[j].iteration_time_ns == o.ranked[0].iteration_time_ns) ++j;
+  ASSERT_GT(j, 1u);
+  EXPECT_EQ(o.why.rfind("#2" + (j > 2 ? " to #" + std::to_string(j) : std::string()) + " tie with #1", 0), 0u) << o.why;
+  EXPECT_NE(o.why.find("#1 against #" + std::to_string(j + 1) + ": "), std::string::npos) << o.why;
+  EXPECT_NE(o.why.find(" decides"), std::string::npos) << o.why;
 }
 
 TEST(PlanRanking, ExplainsTheDecisivePart) {
@@ -148,9 +154,9 @@ TEST(PlanRanking, ExplainsTheDecisivePart) {
   a.iteration_time_ns = 115'000'000;
   b.iteration_time_ns = 134'000'000;
   EXPECT_EQ(explain_difference(a, b),
-            "#1 is 14.18 % faster than #2 (19.00 ms less per step; schedule zb-h1 vs 1f1b); #1 against #2: compute on "
+            "#1 is 14.18 % faster than #2 (19.000 ms less per step; schedule zb-h1 vs 1f1b); #1 against #2: compute on "
             "the busiest rank (F, B, W with recompute and tensor-parallel collectives) the same, pipeline bubble "
-            "-20.00 ms, exposed data-parallel communication +1.00 ms, exposed optimizer the same. The pipeline bubble "
+            "-20.000 ms, exposed data-parallel communication +1.000 ms, exposed optimizer the same. The pipeline bubble "
             "decides.");
 }
 
