@@ -199,3 +199,37 @@ TEST(SimulateSweepHeatmap, TableAndSvgHeatmap) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// profile: as in simulate. A profile is measured at one micro-batch size: candidates at another are
+// skipped (cost_model_rejected), the others run on the profile's times, as simulate runs them.
+TEST(PlanCli, ProfileDrivesTheCandidatesAndOtherMicroBatchSizesAreSkipped) {
+  const std::filesystem::path dir = test::scratch_dir("plan_profile");
+  const std::string calibrate = "calibrate --device cpu --model tiny --sequence-length 32 --repeats 2 --out " +
+                                (dir / "p.yaml").string();
+  const auto c = test::run_ppsim(calibrate);
+  ASSERT_EQ(c.code, 0) << c.out;
+  {
+    std::ofstream(dir / "plan.yaml") << "model: tiny\nhardware: h100-sxm\ngpus: 2\nglobal_batch_size: 8\nsequence_length: 32\n"
+                                        "profile: p.yaml\nsearch:\n  schedules: [1f1b, zb-h1]\n  micro_batch_size: [1, 2]\n"
+                                        "  recompute: [none]\n";
+  }
+  const auto r = test::run_ppsim("plan " + (dir / "plan.yaml").string() + " -q --json " + (dir / "p.json").string() +
+                                 " --write-best " + (dir / "best.yaml").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string json = test::read_text(dir / "p.json");
+  // The profile was measured at micro-batch 1: no candidate at 2 is simulated, and they are counted.
+  EXPECT_NE(json.find("\"cost_model_rejected\": "), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"micro_batch_size\": 2"), std::string::npos) << json;
+  const auto s = test::run_ppsim("simulate " + (dir / "best.yaml").string() + " -q --json " + (dir / "best.json").string());
+  ASSERT_EQ(s.code, 0) << s.out;
+  const std::string simulated = test::read_text(dir / "best.json");
+  EXPECT_EQ(json_number(simulated, "iteration_time_ns"), json_number(json, "iteration_time_ns", json.find("\"best\": {")));
+  EXPECT_NE(simulated.find("profile"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ppsim
