@@ -20,6 +20,7 @@
 #include "plan/plan_config.h"
 #include "plan/plan_report.h"
 #include "plan/plan_svg.h"
+#include "plan/progress.h"
 #include "plan/ranking.h"
 #include "plan/shard.h"
 #include "sim/report/output_files.h"
@@ -41,9 +42,7 @@ std::function<void(std::size_t, std::size_t)> progress_bar() {
   const auto start = std::chrono::steady_clock::now();
   return [start](std::size_t done, std::size_t total) {
     if (std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) return;
-    const int width = 40, filled = total ? static_cast<int>(width * done / total) : width;
-    std::fprintf(stderr, "\r[%s%s] %zu / %zu configurations%s", std::string(filled, '#').c_str(),
-                 std::string(width - filled, ' ').c_str(), done, total, done == total ? "\n" : "");
+    std::fputs(progress_line(done, total).c_str(), stderr);
     std::fflush(stderr);
   };
 }

@@ -233,3 +233,37 @@ TEST(PlanCli, ProfileDrivesTheCandidatesAndOtherMicroBatchSizesAreSkipped) {
 
 }  // namespace
 }  // namespace ppsim
+
+#include "plan/progress.h"
+
+namespace ppsim {
+namespace {
+
+TEST(PlanProgress, BarLine) {
+  EXPECT_EQ(progress_line(0, 8, 4), "\r[    ] 0 / 8 configurations");
+  EXPECT_EQ(progress_line(5, 8, 4), "\r[##  ] 5 / 8 configurations");
+  EXPECT_EQ(progress_line(8, 8, 4), "\r[####] 8 / 8 configurations\n");
+}
+
+// On a terminal (script(1) gives the command one), a search that ends within a second draws no bar.
+TEST(PlanProgress, QuietOnATerminalWhenTheSearchIsFast) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
+  const std::filesystem::path dir = test::scratch_dir("plan_progress");
+  {
+    std::ofstream(dir / "plan.yaml") << "model: tiny\ngpus: 2\nglobal_batch_size: 4\nsequence_length: 32\n"
+                                        "search:\n  schedules: [1f1b]\n  recompute: [none]\n";
+  }
+  const std::string cmd = "script -qfec '" + std::string(PPSIM_BINARY) + " plan " + (dir / "plan.yaml").string() + "' /dev/null 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("ppsim plan: tiny on 2 x h100-sxm"), std::string::npos) << out;
+  EXPECT_EQ(out.find("configurations\r"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\r["), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ppsim
