@@ -267,3 +267,33 @@ TEST(PlanProgress, QuietOnATerminalWhenTheSearchIsFast) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+TEST(PlanCli, NothingFitsIsAResultWithTheFrontAndNoBest) {
+  const std::filesystem::path dir = test::scratch_dir("plan_nothing_fits");
+  std::string text = kPlan;
+  text.replace(text.find("memory_limit: 1GB"), 17, "memory_limit: 1MB");
+  {
+    std::ofstream(dir / "plan.yaml") << text;
+  }
+  const std::string plan = (dir / "plan.yaml").string();
+  const auto r = test::run_ppsim("plan " + plan + " --json " + (dir / "p.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("no configuration fits in 0.00 GB per GPU; the least memory any needs is "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Pareto front"), std::string::npos);
+  const std::string json = test::read_text(dir / "p.json");
+  EXPECT_NE(json.find("\"best\": null"), std::string::npos);
+  EXPECT_NE(json.find("\"fitting\": 0"), std::string::npos);
+  // Asking for the best then is an error, and nothing is written.
+  const auto w = test::run_ppsim("plan " + plan + " --json " + (dir / "q.json").string() + " --write-best " + (dir / "b.yaml").string());
+  EXPECT_EQ(w.code, 1);
+  EXPECT_NE(w.out.find("--write-best: no configuration fits in the memory limit"), std::string::npos) << w.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "q.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "b.yaml"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ppsim
