@@ -21,7 +21,8 @@ void usage(std::ostream& os) {
         "  calibrate                  measure layer kernels and transfers, write a profile\n"
         "  measure schedule.yaml      run a schedule for real and record its timeline\n"
         "  compare predicted.json measured.json   compare a prediction with a measurement\n"
-        "  trace DIR_OR_FILES...      import profiler traces (one per rank): bubbles, idle time, ops, a profile\n\n"
+        "  trace DIR_OR_FILES...      import profiler traces (one per rank): bubbles, idle time, ops, a profile\n"
+        "  plan plan.yaml             choose the configuration to run: simulate every candidate under a memory cap\n\n"
         "'ppsim <command> --help' lists a command's options; 'ppsim --version' prints the version.\n\n"
      << ppsim::cli::exit_codes_help();
 }
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   if (cmd == "measure") return ppsim::cli::run_measure(argc - 1, argv + 1);
   if (cmd == "compare") return ppsim::cli::run_compare(argc - 1, argv + 1);
   if (cmd == "trace") return ppsim::cli::run_trace(argc - 1, argv + 1);
-  std::cerr << "ppsim: unknown command '" << cmd << "' (valid: simulate, calibrate, measure, compare, trace)\n";
+  if (cmd == "plan") return ppsim::cli::run_plan(argc - 1, argv + 1);
+  std::cerr << "ppsim: unknown command '" << cmd << "' (valid: simulate, calibrate, measure, compare, trace, plan)\n";
   return ppsim::kExitUsage;
 }

@@ -1,5 +1,6 @@
 // `ppsim simulate [schedule.yaml]`: options, then config -> simulation -> reports.
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command_line.h"
@@ -15,6 +16,8 @@
 #include "sim/report/trace_report.h"
 #include "base/system_memory.h"
 #include "base/time.h"
+#include "sim/bubble_sweep.h"
+#include "sim/report/svg_heatmap.h"
 #include "sim/simulation.h"
 #include "sim/size_estimate.h"
 #include "schedules/order_csv.h"
@@ -31,7 +34,28 @@ struct SimulateOptions {
   bool quiet = false;
   bool with_ops = false;
   std::string max_memory;  // empty: 90 % of the memory available
+  std::vector<std::string> sweep_heatmap;  // P_LIST M_LIST ("2,4,8" "8,16,32"); empty: no sweep
+  std::string heatmap_svg;
 };
+
+// "2,4,8" -> {2, 4, 8}: a list of counts for --sweep-heatmap; throws po::error otherwise.
+std::vector<int> parse_count_list(const std::string& text, const char* what) {
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    bool ok = !item.empty() && item.size() <= 6;
+    for (char c : item) ok = ok && c >= '0' && c <= '9';
+    if (!ok || std::stoi(item) < 1)
+      throw po::error(std::string("--sweep-heatmap: '") + item + "' in " + what + " is not a count >= 1 (expected e.g. "
+                      "--sweep-heatmap 2,4,8 8,16,32)");
+    out.push_back(std::stoi(item));
+    pos = comma + 1;
+  }
+  if (out.size() > 16) throw po::error(std::string("--sweep-heatmap: ") + what + " has " + std::to_string(out.size()) + " values, at most 16");
+  return out;
+}
 
 // Refuses, before building anything, a simulation that would not fit (base/system_memory.h).
 void check_simulation_fits(const SimulationConfig& c, const std::string& max_memory) {
@@ -77,6 +101,18 @@ int simulate(const SimulateOptions& o) {
     text += '\n';
     text += render_ascii_timeline(r.timeline, o.width > 0 ? o.width : terminal_width());
   }
+  if (!o.sweep_heatmap.empty()) {
+    const std::vector<int> ps = parse_count_list(o.sweep_heatmap[0], "P_LIST");
+    const std::vector<int> ms = parse_count_list(o.sweep_heatmap[1], "M_LIST");
+    SimulationConfig largest = config;
+    largest.ranks = *std::max_element(ps.begin(), ps.end());
+    largest.microbatches = *std::max_element(ms.begin(), ms.end());
+    check_simulation_fits(largest, o.max_memory);
+    const Heatmap heatmap = sweep_bubble(config, ps, ms);
+    if (!o.heatmap_svg.empty()) outputs.add(o.heatmap_svg, render_svg_heatmap(heatmap));
+    if (!text.empty()) text += '\n';
+    text += render_text_heatmap(heatmap);  // printed with -q too: it is what the flag asked for
+  }
   outputs.commit();
   std::cout << text;
   return 0;
@@ -116,13 +152,26 @@ int run_simulate(int argc, char** argv) {
       ("with-ops", po::bool_switch(&o.with_ops), "add every op's times to the JSON (for 'ppsim compare')")
       ("quiet,q", po::bool_switch(&o.quiet), "do not print the text report")
       ("max-memory", po::value(&o.max_memory)->value_name("BYTES"), "refuse a simulation estimated to need more memory "
-       "than this, e.g. 64GiB (default: 90 % of the memory available)");
+       "than this, e.g. 64GiB (default: 90 % of the memory available)")
+      ("sweep-heatmap", po::value(&o.sweep_heatmap)->multitoken()->value_name("P_LIST M_LIST"), "also simulate the "
+       "schedule at every stage count of P_LIST and micro-batch count of M_LIST (e.g. 2,4,8 8,16,32) and print its "
+       "bubble fraction as a table (P across, M down; at most 16 values per list)")
+      ("heatmap-svg", po::value(&o.heatmap_svg)->value_name("PATH"), "with --sweep-heatmap: draw the table as an SVG heatmap");
   po::options_description hidden;
   hidden.add_options()("config", po::value(&o.config));
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  if (auto stop = parse_command_line("simulate", argc, argv, desc, hidden, pos, vm)) return *stop;
+  auto check = [](const po::variables_map& v) {
+    if (v.count("sweep-heatmap")) {
+      const auto& lists = v["sweep-heatmap"].as<std::vector<std::string>>();
+      if (lists.size() != 2) throw po::error("--sweep-heatmap takes two lists, P_LIST M_LIST (e.g. --sweep-heatmap 2,4,8 8,16,32)");
+      parse_count_list(lists[0], "P_LIST");
+      parse_count_list(lists[1], "M_LIST");
+    }
+    if (v.count("heatmap-svg") && !v.count("sweep-heatmap")) throw po::error("--heatmap-svg needs --sweep-heatmap");
+  };
+  if (auto stop = parse_command_line("simulate", argc, argv, desc, hidden, pos, vm, check)) return *stop;
   return run_reporting_errors("simulate", [&] { return simulate(o); });
 }
 

@@ -4,7 +4,7 @@
 #   0 base                        time, errors, allocator, YAML reader, version
 #   1 schedules | models          pure generators | model, hardware, cost model, profiles
 #   2 sim       | calibrate       config, DAG, engine, metrics, reports | backends that write profiles
-#   3 measure                     runs schedules for real; predicted vs measured
+#   3 measure   | plan            runs schedules for real; predicted vs measured | the configuration search
 #   4 cli                         the ppsim command
 #   5 bench, tests                may include any library (tests also private headers)
 # Libraries on one layer do not include each other. Headers under a library's detail/ folder are
@@ -19,7 +19,7 @@ layer_of() {
     base) echo 0 ;;
     schedules | models) echo 1 ;;
     sim | calibrate) echo 2 ;;
-    measure) echo 3 ;;
+    measure | plan) echo 3 ;;
     cli) echo 4 ;;
     bench | tests) echo 5 ;;
     *) echo -1 ;;

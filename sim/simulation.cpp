@@ -95,7 +95,11 @@ SimulationResult run_simulation(const SimulationConfig& config) {
     r.search = search;
     return r;
   }
-  ModelCosts mc = build_model_costs(*config.model, layout);
+  return run_model_simulation(config, layout, build_model_costs(*config.model, layout));
+}
+
+SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts mc) {
+  ScheduleSearch search;
   OpCosts costs = mc.op_costs(layout.rank_of_stage);
   Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);

@@ -51,6 +51,11 @@ OpCosts costs_from_times(const ExplicitTimes& times, const Schedule& schedule);
 
 SimulationResult run_simulation(const SimulationConfig& config);
 
+// The model-driven half of run_simulation(config), from its layout schedule (layout_schedule) and
+// the cost model built for it (build_model_costs): what run_simulation(config) does after those
+// two, so a caller that reuses cost models (ppsim plan) gets the very same run.
+SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts costs);
+
 // What the reports say about a run of this config and schedule, whose op times came from
 // `times_source`.
 RunInfo describe_run(const SimulationConfig& config, const Schedule& schedule, const std::string& times_source);
