@@ -37,7 +37,9 @@ void check_model_run(const SimulationConfig& c, const std::string& what) {
   EXPECT_GT(mm.mfu, 0.0);
   EXPECT_LT(mm.mfu, 1.0);
   EXPECT_GE(mm.hfu, mm.mfu) << what;
-  if (c.model->recompute == Recompute::None) EXPECT_DOUBLE_EQ(mm.hfu, mm.mfu) << what;
+  if (c.model->recompute == Recompute::None) {
+    EXPECT_DOUBLE_EQ(mm.hfu, mm.mfu) << what;
+  }
   // The step: the pipeline, then what of the data-parallel collectives and the optimizer shows.
   ASSERT_TRUE(r.metrics.has_training_step) << what;
   EXPECT_EQ(r.metrics.iteration_ns,
