@@ -147,8 +147,40 @@ void check_parallelism(const YamlMap& root, const ModelConfig& m, int ranks) {
                             "(the distributed optimizer) with stages > 1");
 }
 
+// The training keys a stream config refuses: every top-level key but the ones both share.
+constexpr const char* kTrainingOnlyKeys[] = {
+    "microbatches", "chunks", "order_csv", "model", "hardware", "profile", "profile_statistic", "micro_batch_size",
+    "sequence_length", "dtype", "recompute", "partition", "memory_limit", "efficiency", "link", "in_flight_limit",
+    "w_stash_fraction", "tensor_parallel", "sequence_parallel", "data_parallel", "zero", "global_batch_size",
+    "placement", "grad_reduce_overlap"};
+
+SimulationConfig read_stream(const YamlMap& root, const YamlDoc& doc, const std::string& base_dir) {
+  for (const char* k : kTrainingOnlyKeys)
+    if (root.has(k))
+      root.value(k).fail("is a training key; schedule: stream takes stages, items, warmup_items, max_outstanding, "
+                         "queue_capacity, arrivals, times (forward, transfer), jitter and seed");
+  if (root.has("times") && root.value("times").is_map())
+    for (const char* k : {"backward_input", "backward_weight", "overlap_f_b"})
+      if (root.sub("times").has(k))
+        root.sub("times").value(k).fail("is a training op; a stream runs forward only (times: forward, transfer)");
+  SimulationConfig c;
+  c.source = doc.display;
+  c.base_dir = base_dir;
+  c.schedule = "stream";
+  c.stream = read_stream_config(root);
+  c.ranks = c.stream->stages;
+  return c;
+}
+
 SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   const YamlMap root(doc);
+  if (root.has("schedule") && root.value("schedule").is_text("stream")) return read_stream(root, doc, base_dir);
+  for (const char* k : stream_only_keys())
+    if (root.has(k))
+      root.value(k).fail("is only used with schedule: stream (schedule is " + root.text_or("schedule", "not given") + ")");
+  for (const char* k : {"jitter", "seed"})
+    if (root.has(k))
+      root.value(k).fail("is only used with schedule: stream for now (jitter on training schedules is not implemented yet)");
   root.only({"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware", "profile",
              "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
              "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction", "tensor_parallel",
@@ -160,6 +192,7 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   for (const ScheduleKind& k : schedule_kinds()) schedules.push_back(k.name);
   schedules.push_back("zb-auto");
   schedules.push_back("custom");
+  schedules.push_back("stream");
   c.schedule = root.choice("schedule", schedules);
   c.ranks = root.integer("stages", 1, kMaxCount);
   if (!root.has("global_batch_size")) c.microbatches = root.integer("microbatches", 1, kMaxCount);

@@ -65,7 +65,7 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   };
   EXPECT_EQ(replaced("schedule: zb-h1", "schedule: zb-h3"),
             "s.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
-            "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom (got 'zb-h3')");
+            "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom, stream (got 'zb-h3')");
   EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got '-2')");
   EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got '0')");
   EXPECT_EQ(replaced("chunks: 1", "chunks: two"), "s.yaml:4:9: chunks: must be a positive integer (got 'two')");

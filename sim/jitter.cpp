@@ -1,0 +1,88 @@
+#include "sim/jitter.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace ppsim {
+
+const char* distribution_name(Distribution d) {
+  switch (d) {
+    case Distribution::Deterministic: return "deterministic";
+    case Distribution::Exponential: return "exponential";
+    case Distribution::Normal: return "normal";
+    case Distribution::Lognormal: return "lognormal";
+    case Distribution::Gamma: return "gamma";
+  }
+  return "?";
+}
+
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+OpTimeSampler::OpTimeSampler(JitterSpec spec, std::uint64_t seed, std::uint64_t stream)
+    : spec_(spec), rng_(derive_seed(seed, stream)) {}
+
+double OpTimeSampler::uniform() {
+  return (static_cast<double>(rng_() >> 11) + 0.5) * 0x1.0p-53;
+}
+
+double OpTimeSampler::standard_normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_normal_;
+  }
+  const double r = std::sqrt(-2.0 * std::log(uniform()));
+  const double a = 2.0 * M_PI * uniform();
+  spare_normal_ = r * std::sin(a);
+  has_spare_ = true;
+  return r * std::cos(a);
+}
+
+double OpTimeSampler::gamma(double shape) {
+  if (shape < 1.0) return gamma(shape + 1.0) * std::pow(uniform(), 1.0 / shape);
+  const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x, v;
+    do {
+      x = standard_normal();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = uniform();
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+TimeNs OpTimeSampler::draw(TimeNs mean) {
+  const double m = static_cast<double>(mean);
+  double x = m;
+  switch (spec_.distribution) {
+    case Distribution::Deterministic: return mean;
+    case Distribution::Exponential: x = exponential(m); break;
+    case Distribution::Normal:
+      do x = m * (1.0 + spec_.cv * standard_normal());
+      while (x < 0.0);
+      break;
+    case Distribution::Lognormal: {
+      const double s2 = std::log1p(spec_.cv * spec_.cv);
+      x = std::exp(std::log(m) - s2 / 2 + std::sqrt(s2) * standard_normal());
+      break;
+    }
+    case Distribution::Gamma: {
+      if (spec_.cv == 0) return mean;
+      const double k = 1.0 / (spec_.cv * spec_.cv);
+      x = gamma(k) * m / k;
+      break;
+    }
+  }
+  if (mean == 0) return 0;
+  assert(x >= 0 && std::isfinite(x));
+  return static_cast<TimeNs>(std::llround(x));
+}
+
+}  // namespace ppsim

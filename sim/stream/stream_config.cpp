@@ -1,0 +1,95 @@
+#include "sim/stream/stream_config.h"
+
+#include <string>
+
+namespace ppsim {
+namespace {
+
+constexpr std::int64_t kMaxItems = 100'000'000;  // a typo guard: ~4 GB of item records at P = 4
+
+}  // namespace
+
+const std::vector<const char*>& stream_only_keys() {
+  static const std::vector<const char*> keys = {"items", "warmup_items", "max_outstanding", "queue_capacity",
+                                                "arrivals"};
+  return keys;
+}
+
+JitterSpec read_jitter(const YamlMap& j) {
+  j.only({"distribution", "cv"});
+  JitterSpec s;
+  s.distribution = j.choice("distribution", Names<Distribution>{{"deterministic", Distribution::Deterministic},
+                                                                {"exponential", Distribution::Exponential},
+                                                                {"normal", Distribution::Normal},
+                                                                {"lognormal", Distribution::Lognormal},
+                                                                {"gamma", Distribution::Gamma}});
+  switch (s.distribution) {
+    case Distribution::Deterministic:
+      if (j.has("cv") && j.number("cv", 0.0) != 0)
+        j.value("cv").fail("a deterministic op time has cv 0 (got " + j.value("cv").got() + ")");
+      break;
+    case Distribution::Exponential:
+      s.cv = 1;
+      if (j.has("cv") && j.number("cv", 0.0) != 1)
+        j.value("cv").fail("an exponential time has cv 1 (got " + j.value("cv").got() +
+                           "); use lognormal, gamma or normal for another cv");
+      break;
+    default:
+      if (!j.has("cv")) j.fail_at("cv", "missing required key: the coefficient of variation of distribution " +
+                                            std::string(distribution_name(s.distribution)) + " (std / mean, >= 0)");
+      s.cv = j.value("cv").number(0.0, 10.0);
+  }
+  return s;
+}
+
+StreamConfig read_stream_config(const YamlMap& root) {
+  root.only({"schedule", "stages", "items", "warmup_items", "max_outstanding", "queue_capacity", "arrivals", "times",
+             "jitter", "seed"});
+  StreamConfig c;
+  c.stages = root.integer("stages", 1, 10'000);
+  c.items = root.integer<std::int64_t>("items", 1, kMaxItems);
+  c.warmup_items = root.integer_or<std::int64_t>("warmup_items", 0, 0, kMaxItems);
+  if (root.has("max_outstanding")) c.max_outstanding = root.integer("max_outstanding", 1, 1'000'000);
+  c.queue_capacity.assign(c.stages, kUnbounded);
+  if (root.has("queue_capacity")) {
+    const YamlValue q = root.value("queue_capacity");
+    if (q.is_list()) {
+      const std::vector<YamlValue> items = q.items();
+      if (static_cast<int>(items.size()) != c.stages)
+        q.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
+               " (give one value, or one per stage)");
+      for (int k = 0; k < c.stages; ++k) c.queue_capacity[k] = items[k].integer<std::int64_t>(0, kMaxItems);
+    } else {
+      c.queue_capacity.assign(c.stages, q.integer<std::int64_t>(0, kMaxItems));
+    }
+  }
+  if (root.has("arrivals")) {
+    const YamlMap a = root.sub("arrivals");
+    a.only({"interval", "process"});
+    Arrivals arr;
+    arr.interval = a.duration("interval");
+    if (arr.interval <= 0) a.value("interval").fail("must be a positive time between arrivals (got " + a.value("interval").got() + ")");
+    arr.process = a.choice_or("process", arr.process,
+                              Names<ArrivalProcess>{{"poisson", ArrivalProcess::Poisson}, {"fixed", ArrivalProcess::Fixed}});
+    c.arrivals = arr;
+  }
+  if (!root.has("times")) root.fail_at("times", "missing required key (forward: one time per stage, transfer)");
+  const YamlMap t = root.sub("times");
+  t.only({"forward", "transfer"});
+  const YamlValue f = t.value("forward");
+  if (f.is_list()) {
+    const std::vector<YamlValue> items = f.items();
+    if (static_cast<int>(items.size()) != c.stages)
+      f.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
+             " (give one value, or one per stage)");
+    for (const YamlValue& v : items) c.forward.push_back(v.duration());
+  } else {
+    c.forward.assign(c.stages, f.duration());
+  }
+  if (t.has("transfer")) c.transfer = t.duration("transfer");
+  if (root.has("jitter")) c.jitter = read_jitter(root.sub("jitter"));
+  if (root.has("seed")) c.seed = static_cast<std::uint64_t>(root.integer<std::int64_t>("seed", 0));
+  return c;
+}
+
+}  // namespace ppsim

@@ -1,0 +1,56 @@
+#pragma once
+// schedule: stream (issue 15): items (requests, frames) flowing forward through P stages. The keys
+// are a contract, extended but never renamed:
+//   schedule: stream
+//   stages: 3
+//   items: 20000            # items measured
+//   warmup_items: 500       # run first, left out of the statistics (default 0)
+//   max_outstanding: 2      # closed loop: at most N items admitted and not finished; absent = no cap
+//   queue_capacity: 1       # items that may wait in front of each stage (one value or one per
+//                           # stage); absent = unbounded; blocking after service
+//   arrivals: {interval: 4ms, process: poisson}   # open loop (poisson | fixed)
+//   times: {forward: [2ms, 3ms, 1ms], transfer: 0.2ms}
+//   jitter: {distribution: lognormal, cv: 0.2}    # absent = deterministic
+//   seed: 1
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "base/time.h"
+#include "base/yaml_reader.h"
+#include "sim/jitter.h"
+
+namespace ppsim {
+
+enum class ArrivalProcess : std::uint8_t { Poisson, Fixed };
+
+struct Arrivals {
+  TimeNs interval = 0;  // mean time between arrivals
+  ArrivalProcess process = ArrivalProcess::Poisson;
+};
+
+constexpr std::int64_t kUnbounded = -1;
+
+struct StreamConfig {
+  int stages = 0;
+  std::int64_t items = 0;
+  std::int64_t warmup_items = 0;
+  std::optional<int> max_outstanding;          // absent: no cap
+  std::vector<std::int64_t> queue_capacity;    // per stage; kUnbounded where absent
+  std::optional<Arrivals> arrivals;            // absent: closed loop / saturated source
+  std::vector<TimeNs> forward;                 // per stage: mean service time
+  TimeNs transfer = 0;                         // one hop between two stages
+  JitterSpec jitter;
+  std::uint64_t seed = 1;
+};
+
+// The keys only a stream config takes, and the training keys a stream config refuses.
+const std::vector<const char*>& stream_only_keys();
+
+// Reads a `schedule: stream` config whose top-level mapping is `root`.
+StreamConfig read_stream_config(const YamlMap& root);
+
+// `jitter:` (shared with training configs): distribution and cv, checked together.
+JitterSpec read_jitter(const YamlMap& jitter);
+
+}  // namespace ppsim
