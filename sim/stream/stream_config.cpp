@@ -88,6 +88,14 @@ StreamConfig read_stream_config(const YamlMap& root) {
   }
   if (t.has("transfer")) c.transfer = t.duration("transfer");
   if (root.has("jitter")) c.jitter = read_jitter(root.sub("jitter"));
+  // Simulated time is int64 ns: refuse a run that could overflow it (jittered draws counted up to
+  // 1000 times their mean, far past any the samplers give at these cvs).
+  long double span = static_cast<long double>(c.transfer) * c.stages + (c.arrivals ? c.arrivals->interval : 0);
+  for (TimeNs f : c.forward) span += static_cast<long double>(f);
+  span *= static_cast<long double>(c.warmup_items + c.items) * (c.jitter.deterministic() ? 1 : 1000);
+  if (span > 4e18L)
+    root.value("items").fail("items x op times could run past the simulated clock's limit (2^63 ns, 292 years); "
+                             "lower items or the op times");
   if (root.has("seed")) c.seed = static_cast<std::uint64_t>(root.integer<std::int64_t>("seed", 0));
   return c;
 }
