@@ -147,6 +147,26 @@ void check_parallelism(const YamlMap& root, const ModelConfig& m, int ranks) {
                             "(the distributed optimizer) with stages > 1");
 }
 
+// jitter:, straggler:, replications: and seed: on a training schedule; absent without jitter or straggler.
+std::optional<ReplicationSpec> read_replication(const YamlMap& root, int ranks) {
+  if (!root.has("jitter") && !root.has("straggler")) {
+    for (const char* k : {"replications", "seed"})
+      if (root.has(k)) root.value(k).fail("needs 'jitter:' or 'straggler:' (it configures their replays)");
+    return std::nullopt;
+  }
+  ReplicationSpec r;
+  if (root.has("jitter")) r.jitter = read_jitter(root.sub("jitter"));
+  if (root.has("straggler")) {
+    const YamlMap s = root.sub("straggler");
+    s.only({"rank", "slowdown"});
+    r.straggler = Straggler{s.integer("rank", 0, ranks - 1), s.positive_number("slowdown")};
+  }
+  // Deterministic times replay the same way every time: one replication is all there is.
+  r.replications = root.integer_or("replications", r.jitter.deterministic() ? 1 : 100, 1, 1'000'000);
+  if (root.has("seed")) r.seed = static_cast<std::uint64_t>(root.integer<std::int64_t>("seed", 0));
+  return r;
+}
+
 // The training keys a stream config refuses: every top-level key but the ones both share.
 constexpr const char* kTrainingOnlyKeys[] = {
     "microbatches", "chunks", "order_csv", "model", "hardware", "profile", "profile_statistic", "micro_batch_size",
@@ -178,13 +198,11 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   for (const char* k : stream_only_keys())
     if (root.has(k))
       root.value(k).fail("is only used with schedule: stream (schedule is " + root.text_or("schedule", "not given") + ")");
-  for (const char* k : {"jitter", "seed"})
-    if (root.has(k))
-      root.value(k).fail("is only used with schedule: stream for now (jitter on training schedules is not implemented yet)");
   root.only({"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware", "profile",
              "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
              "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction", "tensor_parallel",
-             "sequence_parallel", "data_parallel", "zero", "global_batch_size", "placement", "grad_reduce_overlap"});
+             "sequence_parallel", "data_parallel", "zero", "global_batch_size", "placement", "grad_reduce_overlap",
+             "jitter", "replications", "straggler", "seed"});
   SimulationConfig c;
   c.source = doc.display;
   c.base_dir = base_dir;
@@ -197,6 +215,7 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   c.ranks = root.integer("stages", 1, kMaxCount);
   if (!root.has("global_batch_size")) c.microbatches = root.integer("microbatches", 1, kMaxCount);
   c.chunks = root.integer_or("chunks", c.chunks, 1, kMaxCount);
+  c.replication = read_replication(root, c.ranks);
 
   if (c.schedule == "zb-auto") {
     if (c.chunks != 1) root.value("chunks").fail("schedule zb-auto runs one stage per rank: chunks must be 1 (got " + std::to_string(c.chunks) + ")");

@@ -45,6 +45,7 @@
 #include "models/model_spec.h"
 #include "models/stage_costs.h"
 #include "base/time.h"
+#include "sim/replication_spec.h"
 #include "sim/stream/stream_config.h"
 
 namespace ppsim {
@@ -101,6 +102,8 @@ struct SimulationConfig {
   // schedule: stream (issue 15): a forward-only streaming pipeline, run by sim/stream/, not by the
   // training engine; `ranks` is then its stage count and the training fields stay unset.
   std::optional<StreamConfig> stream;
+  // jitter / straggler on a training schedule (issue 15): seeded replays of its DAG.
+  std::optional<ReplicationSpec> replication;
 };
 
 // Reads and validates a YAML file.

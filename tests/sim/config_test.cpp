@@ -77,9 +77,10 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
             "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
   EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
             "s.yaml:4:1: chunk: unknown key (valid keys: chunks, data_parallel, dtype, efficiency, global_batch_size, "
-            "grad_reduce_overlap, hardware, in_flight_limit, link, memory_limit, micro_batch_size, microbatches, model, "
-            "order_csv, partition, placement, profile, profile_statistic, recompute, schedule, sequence_length, "
-            "sequence_parallel, stages, tensor_parallel, times, w_stash_fraction, zero)");
+            "grad_reduce_overlap, hardware, in_flight_limit, jitter, link, memory_limit, micro_batch_size, microbatches, "
+            "model, order_csv, partition, placement, profile, profile_statistic, recompute, replications, schedule, "
+            "seed, sequence_length, sequence_parallel, stages, straggler, tensor_parallel, times, w_stash_fraction, "
+            "zero)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
             "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, overlap_f_b, "
             "transfer)");

@@ -101,6 +101,25 @@ TEST(StreamCli, OpenLoopReportsTimeToFirstItem) {
   fs::remove_all(dir);
 }
 
+// The training example with 5 % lognormal jitter: 200 replays around the deterministic 251 ms.
+TEST(StreamCli, JitteredTrainingExample) {
+  const fs::path dir = scratch_dir("jitter_ex");
+  const CliRun r = run_ppsim("simulate " + kSource + "/examples/jitter-zb-h1.yaml --json " + (dir / "r.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("jitter: lognormal (cv 0.05); 200 replications (seed 1)"), std::string::npos) << r.out;
+  const YAML::Node j = YAML::LoadFile((dir / "r.json").string())["jitter"];
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j["deterministic_makespan_ns"].as<long long>(), 251'000'000);
+  const double mean = j["makespan_ns"]["mean"].as<double>();
+  // Jensen: longer on average; with cv 0.05 on ops of 5-10 ms, by a few percent at most.
+  EXPECT_GT(mean, 251e6);
+  EXPECT_LT(mean, 251e6 * 1.05);
+  EXPECT_GE(j["makespan_ns"]["p99"].as<long long>(), j["makespan_ns"]["p50"].as<long long>());
+  EXPECT_EQ(j["ranks"].size(), 4u);
+  EXPECT_EQ(j["top_ops"].size(), 5u);
+  fs::remove_all(dir);
+}
+
 TEST(StreamCli, BadInputExitsOneWithNoOutputFile) {
   const fs::path dir = scratch_dir("stream_bad");
   const fs::path yaml = dir / "s.yaml", json = dir / "r.json";
