@@ -1,5 +1,6 @@
 #include "sim/jitter.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -81,8 +82,9 @@ TimeNs OpTimeSampler::draw(TimeNs mean) {
     }
   }
   if (mean == 0) return 0;
-  assert(x >= 0 && std::isfinite(x));
-  return static_cast<TimeNs>(std::llround(x));
+  assert(x >= 0 && !std::isnan(x));
+  // A draw past 2^62 ns (146 years) is clamped there: it keeps sums of a few of them inside int64.
+  return static_cast<TimeNs>(std::llround(std::min(x, 0x1.0p62)));
 }
 
 }  // namespace ppsim
