@@ -178,7 +178,7 @@ SimulationConfig read_stream(const YamlMap& root, const YamlDoc& doc, const std:
   for (const char* k : kTrainingOnlyKeys)
     if (root.has(k))
       root.value(k).fail("is a training key; schedule: stream takes stages, items, warmup_items, max_outstanding, "
-                         "queue_capacity, arrivals, times (forward, transfer), jitter and seed");
+                         "queue_capacity, arrivals, times (forward, transfer), jitter, seed and batch");
   if (root.has("times") && root.value("times").is_map())
     for (const char* k : {"backward_input", "backward_weight", "overlap_f_b"})
       if (root.sub("times").has(k))

@@ -58,6 +58,9 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   os << "op times: forward " << list_of_times(c.forward) << ", transfer " << format_duration(c.transfer) << "; jitter "
      << distribution_name(c.jitter.distribution);
   if (!c.jitter.deterministic()) os << " (cv " << fmt("%g", c.jitter.cv) << ", seed " << c.seed << ")";
+  if (c.batch.max > 1)
+    os << "; batches of up to " << c.batch.max << " items, t(b) = t(1) (" << fmt("%g", c.batch.fixed_fraction) << " + "
+       << fmt("%g", 1 - c.batch.fixed_fraction) << " b)";
   os << "\n\n";
 
   os << "throughput          " << fmt("%.2f", m.throughput_items_per_s) << " items/s\n";
@@ -73,7 +76,8 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
        << format_duration(m.latency.max) << (c.arrivals ? "   (arrival to finish)" : "   (admission to finish)") << "\n";
     if (c.arrivals) {
       os << "first item out      " << format_duration(m.ttff_ns) << " after the first arrival (ttff)\n";
-      os << "offered load        " << fmt("%.3f", m.offered_load) << " of the bottleneck's capacity\n";
+      os << "offered load        " << fmt("%.3f", m.offered_load) << " of the bottleneck's capacity"
+         << (c.batch.max > 1 ? " (in full batches)" : "") << "\n";
     }
   }
   const double lw = little_lambda_w(m, m.latency.mean_ns);
@@ -83,17 +87,26 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   os << ")\n\n";
 
   os << "bottleneck: stage " << m.bottleneck << " (" << format_duration(m.bottleneck_time)
-     << " per item: at most " << fmt("%.2f", m.bottleneck_time > 0 ? 1e9 / static_cast<double>(m.bottleneck_time) : 0)
+     << (c.batch.max > 1 ? " per item in full batches" : " per item") << ": at most " << fmt("%.2f", m.bottleneck_time > 0 ? 1e9 / static_cast<double>(m.bottleneck_time) : 0)
      << " items/s); one item alone takes " << format_duration(m.unloaded_latency) << " (every stage and hop)\n";
-  os << "in flight to saturate the bottleneck: N* = ceil(" << format_duration(m.unloaded_latency) << " / "
-     << format_duration(m.bottleneck_time) << ") = " << m.saturating_in_flight << "\n";
+  if (c.batch.max == 1) {
+    os << "in flight to saturate the bottleneck: N* = ceil(" << format_duration(m.unloaded_latency) << " / "
+       << format_duration(m.bottleneck_time) << ") = " << m.saturating_in_flight << "\n";
+  } else {
+    TimeNs full = c.transfer * (c.stages - 1);
+    for (int k = 0; k < c.stages; ++k) full += batch_time(c, k, c.batch.max);
+    os << "in flight to saturate the bottleneck: N* = ceil(" << c.batch.max << " x a full batch's latency "
+       << format_duration(full) << " / its time at stage " << m.bottleneck << " "
+       << format_duration(batch_time(c, m.bottleneck, c.batch.max)) << ") = " << m.saturating_in_flight << "\n";
+  }
   const std::string bound = stream_bound(c, m);
   if (bound == "latency")
     os << "this run is latency-bound: max_outstanding " << *c.max_outstanding << " < N* = " << m.saturating_in_flight
        << ", so throughput is about N / (sum of the stages) = " << fmt("%.2f", 1e9 * *c.max_outstanding / static_cast<double>(m.unloaded_latency))
        << " items/s and the bottleneck idles\n";
   else if (bound == "arrivals")
-    os << "this run is arrival-bound: the arrivals set the rate; the bottleneck is busy " << fmt("%.1f", 100 * m.offered_load) << " % of the time\n";
+    os << "this run is arrival-bound: the arrivals set the rate; the bottleneck is busy "
+       << fmt("%.1f", 100 * m.stages[m.bottleneck].utilization) << " % of the time\n";
   else
     os << "this run is throughput-bound: the slowest stage (stage " << m.bottleneck << ") sets the rate\n";
 

@@ -1,5 +1,6 @@
 #include "sim/stream/stream_config.h"
 
+#include <cmath>
 #include <string>
 
 namespace ppsim {
@@ -11,7 +12,7 @@ constexpr std::int64_t kMaxItems = 100'000'000;  // a typo guard: ~4 GB of item 
 
 const std::vector<const char*>& stream_only_keys() {
   static const std::vector<const char*> keys = {"items", "warmup_items", "max_outstanding", "queue_capacity",
-                                                "arrivals"};
+                                                "arrivals", "batch"};
   return keys;
 }
 
@@ -42,9 +43,15 @@ JitterSpec read_jitter(const YamlMap& j) {
   return s;
 }
 
+TimeNs batch_time(const StreamConfig& c, int k, int b) {
+  if (b == 1) return c.forward[k];
+  const double f = c.batch.fixed_fraction;
+  return static_cast<TimeNs>(std::llround(static_cast<double>(c.forward[k]) * (f + (1 - f) * b)));
+}
+
 StreamConfig read_stream_config(const YamlMap& root) {
   root.only({"schedule", "stages", "items", "warmup_items", "max_outstanding", "queue_capacity", "arrivals", "times",
-             "jitter", "seed"});
+             "jitter", "seed", "batch"});
   StreamConfig c;
   c.stages = root.integer("stages", 1, 10'000);
   c.items = root.integer<std::int64_t>("items", 1, kMaxItems);
@@ -88,10 +95,18 @@ StreamConfig read_stream_config(const YamlMap& root) {
   }
   if (t.has("transfer")) c.transfer = t.duration("transfer");
   if (root.has("jitter")) c.jitter = read_jitter(root.sub("jitter"));
+  if (root.has("batch")) {
+    const YamlMap b = root.sub("batch");
+    b.only({"max", "time_model", "fixed_fraction"});
+    c.batch.max = b.integer("max", 1, 1'000'000);
+    if (b.has("time_model")) b.choice("time_model", std::vector<std::string>{"linear"});
+    c.batch.fixed_fraction = b.number_or("fixed_fraction", c.batch.fixed_fraction, 0.0, 1.0);
+  }
   // Simulated time is int64 ns: refuse a run that could overflow it (jittered draws counted up to
   // 1000 times their mean, far past any the samplers give at these cvs).
   long double span = static_cast<long double>(c.transfer) * c.stages + (c.arrivals ? c.arrivals->interval : 0);
   for (TimeNs f : c.forward) span += static_cast<long double>(f);
+  span *= static_cast<long double>(c.batch.max);
   span *= static_cast<long double>(c.warmup_items + c.items) * (c.jitter.deterministic() ? 1 : 1000);
   if (span > 4e18L)
     root.value("items").fail("items x op times could run past the simulated clock's limit (2^63 ns, 292 years); "

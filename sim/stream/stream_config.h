@@ -11,6 +11,8 @@
 //   arrivals: {interval: 4ms, process: poisson}   # open loop (poisson | fixed)
 //   times: {forward: [2ms, 3ms, 1ms], transfer: 0.2ms}
 //   jitter: {distribution: lognormal, cv: 0.2}    # absent = deterministic
+//   batch: {max: 4, time_model: linear, fixed_fraction: 0.5}   # a stage serves up to max waiting
+//                           # items as one op; absent = one at a time
 //   seed: 1
 #include <cstdint>
 #include <optional>
@@ -31,6 +33,15 @@ struct Arrivals {
 
 constexpr std::int64_t kUnbounded = -1;
 
+// Batching (StreamDiffusion's Stream Batch, vLLM's batches): an idle stage takes up to `max` waiting
+// items as one op. Its time grows with the batch b by the linear model
+//   t(b) = t(1) (f + (1 - f) b),   f = fixed_fraction
+// (f of one item's time is fixed cost, such as reading the weights, paid once per batch).
+struct BatchSpec {
+  int max = 1;
+  double fixed_fraction = 0.5;
+};
+
 struct StreamConfig {
   int stages = 0;
   std::int64_t items = 0;
@@ -42,7 +53,11 @@ struct StreamConfig {
   TimeNs transfer = 0;                         // one hop between two stages
   JitterSpec jitter;
   std::uint64_t seed = 1;
+  BatchSpec batch;
 };
+
+// The mean time of stage k serving a batch of b items.
+TimeNs batch_time(const StreamConfig& config, int k, int b);
 
 // The keys only a stream config takes, and the training keys a stream config refuses.
 const std::vector<const char*>& stream_only_keys();

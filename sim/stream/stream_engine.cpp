@@ -13,10 +13,11 @@ enum EventKind : OpId { kServiceDone = 0, kTransferDone = 1, kArrival = 2 };
 struct StageState {
   std::deque<std::int64_t> waiting;     // reached the stage, not started
   std::deque<std::int64_t> in_transit;  // sent here, still on the link (they hold a place)
-  std::int64_t serving = -1;            // in service, or finished and blocked
-  bool done = false;                    // `serving` has finished its service (blocked if still here)
+  std::deque<std::int64_t> serving;     // the batch in service, or finished and blocked (FIFO)
+  bool done = false;                    // `serving` has finished its service (blocked while it stays)
+  // A batch in service holds one place, as a single item would.
   std::int64_t occupancy() const {
-    return static_cast<std::int64_t>(waiting.size() + in_transit.size()) + (serving >= 0 ? 1 : 0);
+    return static_cast<std::int64_t>(waiting.size() + in_transit.size()) + (serving.empty() ? 0 : 1);
   }
 };
 
@@ -39,7 +40,10 @@ class StreamEngine {
       const Event e = events_.pop();
       const int k = static_cast<int>(e.op % P_);
       switch (static_cast<EventKind>(e.op / P_)) {
-        case kServiceDone: stage_[k].done = true; run_.end[run_.at(stage_[k].serving, k)] = e.time; break;
+        case kServiceDone:
+          stage_[k].done = true;
+          for (std::int64_t item : stage_[k].serving) run_.end[run_.at(item, k)] = e.time;
+          break;
         case kTransferDone: {
           const std::int64_t item = stage_[k].in_transit.front();
           stage_[k].in_transit.pop_front();
@@ -101,17 +105,17 @@ class StreamEngine {
       changed = false;
       for (int k = P_ - 1; k >= 0; --k) {
         StageState& s = stage_[k];
-        if (s.serving >= 0 && s.done) {
-          const std::int64_t item = s.serving;
+        // A finished batch leaves item by item, in order, as the next queue has room.
+        while (!s.serving.empty() && s.done && (k == P_ - 1 || room(k + 1))) {
+          const std::int64_t item = s.serving.front();
+          s.serving.pop_front();
           if (k == P_ - 1) {
             run_.leave[run_.at(item, k)] = now;
             run_.finish[item] = now;
             ++finished_;
-            s.serving = -1;
             changed = true;
-          } else if (room(k + 1)) {
+          } else {
             run_.leave[run_.at(item, k)] = now;
-            s.serving = -1;
             if (c_.transfer == 0) {
               reach(item, k + 1, now);
             } else {
@@ -121,12 +125,16 @@ class StreamEngine {
             changed = true;
           }
         }
-        if (s.serving < 0 && !s.waiting.empty()) {
-          s.serving = s.waiting.front();
-          s.waiting.pop_front();
+        if (s.serving.empty() && !s.waiting.empty()) {
+          // Up to batch.max waiting items as one op (1 without batching), started at once.
+          while (!s.waiting.empty() && static_cast<int>(s.serving.size()) < c_.batch.max) {
+            s.serving.push_back(s.waiting.front());
+            s.waiting.pop_front();
+            run_.start[run_.at(s.serving.back(), k)] = now;
+          }
           s.done = false;
-          run_.start[run_.at(s.serving, k)] = now;
-          events_.push(now + service_[k].draw(c_.forward[k]), kServiceDone * P_ + k);
+          const int b = static_cast<int>(s.serving.size());
+          events_.push(now + service_[k].draw(batch_time(c_, k, b)), kServiceDone * P_ + k);
           changed = true;
         }
       }

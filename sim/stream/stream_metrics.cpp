@@ -81,9 +81,14 @@ StreamMetrics compute_stream_metrics(const StreamConfig& c, const StreamRun& run
     double busy = 0, waiting = 0, blocked = 0, at_stage = 0, residence = 0, service = 0;
     for (std::int64_t i = 0; i < run.items(); ++i) {
       const std::size_t x = run.at(i, k);
-      busy += clipped(run.start[x], run.end[x], m.window_begin, m.window_end);
+      // A batch's items share one op (the same start): the stage is busy once for them, and
+      // blocked from their end until the last of them (which leaves last) has left.
+      const bool last_of_batch = i + 1 == run.items() || run.start[x] < 0 || run.start[run.at(i + 1, k)] != run.start[x];
+      if (last_of_batch) {
+        busy += clipped(run.start[x], run.end[x], m.window_begin, m.window_end);
+        blocked += clipped(run.end[x], run.leave[x], m.window_begin, m.window_end);
+      }
       waiting += clipped(run.enter[x], run.start[x], m.window_begin, m.window_end);
-      blocked += clipped(run.end[x], run.leave[x], m.window_begin, m.window_end);
       at_stage += clipped(run.enter[x], run.leave[x], m.window_begin, m.window_end);
       if (i >= b && i < e) {
         residence += static_cast<double>(run.leave[x] - run.enter[x]);
@@ -109,13 +114,28 @@ StreamMetrics compute_stream_metrics(const StreamConfig& c, const StreamRun& run
 
   // The configured pipeline: its bottleneck, one item's latency alone, and Little's law's
   // N* = ceil(unloaded latency / bottleneck time): fewer items in flight leave the bottleneck idle.
-  m.bottleneck = static_cast<int>(std::max_element(c.forward.begin(), c.forward.end()) - c.forward.begin());
-  m.bottleneck_time = c.forward[m.bottleneck];
   m.unloaded_latency = c.transfer * (P - 1);
   for (TimeNs t : c.forward) m.unloaded_latency += t;
-  m.saturating_in_flight = m.bottleneck_time > 0
-                               ? (m.unloaded_latency + m.bottleneck_time - 1) / m.bottleneck_time
-                               : 1;
+  if (c.batch.max == 1) {
+    m.bottleneck = static_cast<int>(std::max_element(c.forward.begin(), c.forward.end()) - c.forward.begin());
+    m.bottleneck_time = c.forward[m.bottleneck];
+    m.saturating_in_flight = m.bottleneck_time > 0
+                                 ? (m.unloaded_latency + m.bottleneck_time - 1) / m.bottleneck_time
+                                 : 1;
+  } else {
+    // Batching: a stage's capacity is max items per t(max), the bottleneck the stage with the
+    // longest time per item at full batches; full batches take t(max) at every stage, so N* =
+    // ceil(capacity x the latency of a full batch).
+    const int b = c.batch.max;
+    TimeNs full_latency = c.transfer * (P - 1);
+    for (int k = 0; k < P; ++k) {
+      full_latency += batch_time(c, k, b);
+      if (batch_time(c, k, b) > batch_time(c, m.bottleneck, b)) m.bottleneck = k;
+    }
+    const TimeNs tb = batch_time(c, m.bottleneck, b);
+    m.bottleneck_time = (tb + b / 2) / b;  // per item, rounded
+    m.saturating_in_flight = tb > 0 ? (full_latency * b + tb - 1) / tb : 1;
+  }
   if (m.open_loop) {
     const double rate = 1.0 / static_cast<double>(c.arrivals->interval);  // per ns
     m.offered_load = rate * static_cast<double>(m.bottleneck_time);

@@ -39,8 +39,9 @@ struct StreamMetrics {
   double offered_load = 0;
   bool stable = true;
   double queue_growth_items_per_s = 0;
-  // From the configured mean times: the bottleneck stage, the latency of one item alone (every
-  // stage and hop), and the fewest items in flight that keep the bottleneck busy.
+  // From the configured mean times: the bottleneck stage and its time per item (at full batches
+  // when batching), the latency of one item alone (every stage and hop), and the fewest items in
+  // flight that keep the bottleneck busy.
   int bottleneck = 0;
   TimeNs bottleneck_time = 0;
   TimeNs unloaded_latency = 0;

@@ -71,6 +71,19 @@ TEST(StreamConfig, BadInputNamesFileLineAndKey) {
             "s.yaml:6:1: itemz: unknown key (valid keys: ar");
 }
 
+TEST(StreamConfig, Batch) {
+  const StreamConfig s = *parse(kBase + "batch: {max: 4, time_model: linear, fixed_fraction: 0.25}\n").stream;
+  EXPECT_EQ(s.batch.max, 4);
+  EXPECT_EQ(s.batch.fixed_fraction, 0.25);
+  EXPECT_EQ(batch_time(s, 1, 4), 3'000'000 * 13 / 4);  // 3 ms (0.25 + 0.75 x 4)
+  EXPECT_EQ(parse(kBase).stream->batch.max, 1);
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 0}\n"); }), "s.yaml:6:14: batch.max: must be a positive integer (got '0')");
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 2, time_model: quadratic}\n"); }),
+            "s.yaml:6:29: batch.time_model: must be one of linear (got 'quadratic')");
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 2, fixed_fraction: 1.5}\n"); }),
+            "s.yaml:6:33: batch.fixed_fraction: must be a number in [0, 1] (got '1.5')");
+}
+
 TEST(StreamConfig, StreamKeysOnATrainingScheduleAndTheReverse) {
   const std::string training =
       "schedule: 1f1b\nstages: 2\nmicrobatches: 4\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n";
@@ -80,7 +93,7 @@ TEST(StreamConfig, StreamKeysOnATrainingScheduleAndTheReverse) {
             "s.yaml:5:11: arrivals: is only used with schedule: stream (schedule is 1f1b)");
   EXPECT_EQ(error_of([&] { parse(kBase + "microbatches: 4\n"); }),
             "s.yaml:6:15: microbatches: is a training key; schedule: stream takes stages, items, warmup_items, "
-            "max_outstanding, queue_capacity, arrivals, times (forward, transfer), jitter and seed");
+            "max_outstanding, queue_capacity, arrivals, times (forward, transfer), jitter, seed and batch");
   EXPECT_EQ(error_of([&] { parse(kBase + "  backward_input: 1ms\n"); }),
             "s.yaml:6:19: times.backward_input: is a training op; a stream runs forward only (times: forward, "
             "transfer)");

@@ -250,3 +250,41 @@ TEST(StreamTheory, DeterministicBlocking) {
 
 }  // namespace
 }  // namespace ppsim
+
+namespace ppsim {
+namespace {
+
+// Batching, deterministic: one stage of 2 ms per item alone, batches of up to 4 at
+// t(b) = 2 ms (0.5 + 0.5 b), 8 items in flight. Every op is a full batch of 4 in t(4) = 5 ms, so
+// X = 4 / 5 ms = 800 items/s and each item waits one batch and is served in the next: 10 ms.
+TEST(StreamTheory, DeterministicBatchesInAClosedLoop) {
+  StreamConfig c = test::stream({test::ms(2)}, 4000, 40);
+  c.max_outstanding = 8;
+  c.batch = {4, 0.5};
+  EXPECT_EQ(batch_time(c, 0, 4), test::ms(5));
+  EXPECT_EQ(batch_time(c, 0, 1), test::ms(2));
+  const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
+  EXPECT_NEAR(m.throughput_items_per_s, 800, 1e-9);
+  EXPECT_EQ(m.latency.p50, test::ms(10));
+  EXPECT_EQ(m.latency.max, test::ms(10));
+  EXPECT_NEAR(m.stages[0].utilization, 1.0, 1e-12);  // busy once per batch, not once per item
+  EXPECT_EQ(m.bottleneck_time, test::ms(1.25));       // 5 ms / 4 items
+  EXPECT_EQ(m.saturating_in_flight, 4);               // ceil(5 ms x 4 / 5 ms)
+}
+
+// Two stages with batches of 2 (t(2) = 1.5 t(1)) and two batches in flight: stage 1 is the
+// bottleneck at 3 ms per batch of 2; with 4 in flight, X = 2 / 3 ms; stage 0 (2 ms per batch) is busy
+// 2/3 of the time.
+TEST(StreamTheory, DeterministicBatchesThroughTwoStages) {
+  StreamConfig c = test::stream({test::ms(4.0 / 3.0), test::ms(2)}, 3000, 30);
+  c.max_outstanding = 4;
+  c.batch = {2, 0.5};
+  const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
+  EXPECT_NEAR(m.throughput_items_per_s, 2e3 / 3, 1e-3);
+  EXPECT_NEAR(m.stages[1].utilization, 1.0, 1e-6);
+  EXPECT_NEAR(m.stages[0].utilization, 2.0 / 3, 1e-3);
+  EXPECT_EQ(m.bottleneck, 1);
+}
+
+}  // namespace
+}  // namespace ppsim
