@@ -107,7 +107,10 @@ int simulate(const SimulateOptions& o) {
 
   // jitter / straggler: seeded replays of the same DAG (sim/replications.h).
   std::optional<ReplicationResult> replays;
-  if (config.replication) replays = run_replications(r.dag, *config.replication);
+  std::optional<ReplicationSpec> study = config.replication;
+  if (study && study->jitter.distribution == Distribution::Profile)
+    study->kind_spread = profile_spreads(load_profile(config.model->profile));
+  if (study) replays = run_replications(r.dag, *study);
 
   // Everything is rendered before anything is written: no partial outputs on failure.
   PendingOutputs outputs;
@@ -116,7 +119,7 @@ int simulate(const SimulateOptions& o) {
     JsonWriter w(json);
     w.begin_object();
     write_json_report_fields(w, info, r.timeline, r.metrics);
-    if (replays) write_replication_json(w, *r.dag.table, *config.replication, *replays);
+    if (replays) write_replication_json(w, *r.dag.table, *study, *replays);
     if (o.with_ops) write_timeline_fields(w, r.timeline);
     w.end_object();
     outputs.add(o.json, json + "\n");
@@ -126,7 +129,7 @@ int simulate(const SimulateOptions& o) {
   if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
   std::string text;
   if (!o.quiet) text = render_text_report(info, r.timeline, r.metrics);
-  if (!o.quiet && replays) text += render_replication_text(*r.dag.table, *config.replication, *replays);
+  if (!o.quiet && replays) text += render_replication_text(*r.dag.table, *study, *replays);
   // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "\n" + a temporary string.
   if (o.timeline) {
     text += '\n';

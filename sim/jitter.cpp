@@ -13,6 +13,7 @@ const char* distribution_name(Distribution d) {
     case Distribution::Normal: return "normal";
     case Distribution::Lognormal: return "lognormal";
     case Distribution::Gamma: return "gamma";
+    case Distribution::Profile: return "profile";
   }
   return "?";
 }
@@ -59,11 +60,49 @@ double OpTimeSampler::gamma(double shape) {
   }
 }
 
+namespace {
+
+// The knots of a Spread's quantile function.
+void knots(const Spread& s, double (&u)[5], double (&v)[5]) {
+  const double us[5] = {0, 0.1, 0.5, 0.9, 1};
+  const double vs[5] = {std::max(0.0, s.q10 - (1 - s.q10) / 4), s.q10, 1, s.q90, s.q90 + (s.q90 - 1) / 4};
+  for (int i = 0; i < 5; ++i) {
+    u[i] = us[i];
+    v[i] = vs[i];
+  }
+}
+
+}  // namespace
+
+double Spread::quantile(double x) const {
+  double u[5], v[5];
+  knots(*this, u, v);
+  for (int i = 0; i < 4; ++i)
+    if (x <= u[i + 1]) return v[i] + (v[i + 1] - v[i]) * (x - u[i]) / (u[i + 1] - u[i]);
+  return v[4];
+}
+
+double Spread::mean() const {
+  double u[5], v[5];
+  knots(*this, u, v);
+  double m = 0;
+  for (int i = 0; i < 4; ++i) m += (u[i + 1] - u[i]) * (v[i] + v[i + 1]) / 2;
+  return m;
+}
+
+TimeNs OpTimeSampler::draw(TimeNs mean, const Spread& spread) {
+  if (spec_.distribution != Distribution::Profile) return draw(mean);
+  const double x = static_cast<double>(mean) * spread.quantile(uniform()) / spread.mean();
+  return static_cast<TimeNs>(std::llround(std::min(x, 0x1.0p62)));
+}
+
 TimeNs OpTimeSampler::draw(TimeNs mean) {
   const double m = static_cast<double>(mean);
   double x = m;
   switch (spec_.distribution) {
-    case Distribution::Deterministic: return mean;
+    case Distribution::Deterministic:
+    case Distribution::Profile:  // without a spread: the op's own time
+      return mean;
     case Distribution::Exponential: x = exponential(m); break;
     case Distribution::Normal:
       do x = m * (1.0 + spec_.cv * standard_normal());

@@ -36,7 +36,22 @@ struct Partial {
   std::vector<std::int64_t> op_excess;
 };
 
+Spread spread_of(TimeNs p10, TimeNs median, TimeNs p90) {
+  if (median <= 0) return {};
+  return {static_cast<double>(p10) / static_cast<double>(median), static_cast<double>(p90) / static_cast<double>(median)};
+}
+
 }  // namespace
+
+std::array<Spread, 4> profile_spreads(const Profile& p) {
+  const Timing &f = p.block.forward, &b = p.block.backward_input, &w = p.block.backward_weight;
+  std::array<Spread, 4> s;
+  s[static_cast<int>(ActionKind::F)] = spread_of(f.p10_ns, f.median_ns, f.p90_ns);
+  s[static_cast<int>(ActionKind::B)] = spread_of(b.p10_ns, b.median_ns, b.p90_ns);
+  s[static_cast<int>(ActionKind::W)] = spread_of(w.p10_ns, w.median_ns, w.p90_ns);
+  s[static_cast<int>(ActionKind::BW)] = spread_of(b.p10_ns + w.p10_ns, b.median_ns + w.median_ns, b.p90_ns + w.p90_ns);
+  return s;
+}
 
 ReplicationResult run_replications(const Dag& dag, const ReplicationSpec& spec, int threads) {
   const OpTable& t = *dag.table;
@@ -63,7 +78,7 @@ ReplicationResult run_replications(const Dag& dag, const ReplicationSpec& spec, 
     for (int r = w; r < R; r += threads) {
       OpTimeSampler sampler(spec.jitter, spec.seed, static_cast<std::uint64_t>(r));
       for (std::size_t v = 0; v < n; ++v)
-        drawn[v] = v < t.compute_ops() ? sampler.draw(mean[v]) : mean[v];
+        drawn[v] = v < t.compute_ops() ? sampler.draw(mean[v], spec.kind_spread[static_cast<int>(t.ops[v].kind)]) : mean[v];
       const Replay rep = replay(dag, drawn);
       res.makespans[r] = rep.makespan;
       for (OpId v : rep.path) p.op_excess[v] += drawn[v] - nominal[v];

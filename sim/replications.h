@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "models/profile.h"
 #include "sim/dag.h"
 #include "sim/jitter.h"
 #include "sim/replication_spec.h"
@@ -25,6 +26,12 @@ struct ReplicationResult {
   std::vector<double> op_excess_ns;
   double link_excess_ns = 0;
 };
+
+// The spreads distribution: profile draws from: F, B and W from the profile's transformer block
+// (p10 / median, p90 / median of its forward, backward_input and backward_weight); a fused BW
+// from B and W taken together (p10_B + p10_W over median_B + median_W: quantiles of comonotone
+// times add). A timing without a median gives no spread.
+std::array<Spread, 4> profile_spreads(const Profile& profile);
 
 // Compute ops are jittered (and straggled); transfers and training-step ops keep their times.
 // `threads` 0: the hardware's count.

@@ -156,6 +156,9 @@ std::optional<ReplicationSpec> read_replication(const YamlMap& root, int ranks) 
   }
   ReplicationSpec r;
   if (root.has("jitter")) r.jitter = read_jitter(root.sub("jitter"));
+  if (r.jitter.distribution == Distribution::Profile && !root.has("profile"))
+    root.sub("jitter").value("distribution").fail("profile samples each op from the calibration profile's spread: "
+                                                  "it needs 'profile:' (with 'model:')");
   if (root.has("straggler")) {
     const YamlMap s = root.sub("straggler");
     s.only({"rank", "slowdown"});

@@ -39,7 +39,11 @@ std::vector<double> compute_only(const OpTable& t, const ReplicationResult& r) {
 std::string render_replication_text(const OpTable& t, const ReplicationSpec& s, const ReplicationResult& r) {
   std::ostringstream os;
   os << "\njitter: " << distribution_name(s.jitter.distribution);
-  if (!s.jitter.deterministic()) os << " (cv " << fmt("%g", s.jitter.cv) << ")";
+  if (s.jitter.distribution == Distribution::Profile)
+    os << " (each op from the profile's p10 / median / p90: F " << fmt("%.3f", s.kind_spread[0].q10) << " / 1 / "
+       << fmt("%.3f", s.kind_spread[0].q90) << " of the median)";
+  else if (!s.jitter.deterministic())
+    os << " (cv " << fmt("%g", s.jitter.cv) << ")";
   if (s.straggler) os << ", straggler rank " << s.straggler->rank << " x" << fmt("%g", s.straggler->slowdown);
   os << "; " << s.replications << (s.replications == 1 ? " replication" : " replications") << " (seed " << s.seed << ")\n";
   const double det = static_cast<double>(r.deterministic_makespan);

@@ -23,11 +23,16 @@ JitterSpec read_jitter(const YamlMap& j) {
                                                                 {"exponential", Distribution::Exponential},
                                                                 {"normal", Distribution::Normal},
                                                                 {"lognormal", Distribution::Lognormal},
-                                                                {"gamma", Distribution::Gamma}});
+                                                                {"gamma", Distribution::Gamma},
+                                                                {"profile", Distribution::Profile}});
   switch (s.distribution) {
     case Distribution::Deterministic:
       if (j.has("cv") && j.number("cv", 0.0) != 0)
         j.value("cv").fail("a deterministic op time has cv 0 (got " + j.value("cv").got() + ")");
+      break;
+    case Distribution::Profile:
+      if (j.has("cv"))
+        j.value("cv").fail("distribution: profile takes each op's spread from the calibration profile, not a cv");
       break;
     case Distribution::Exponential:
       s.cv = 1;
@@ -95,6 +100,10 @@ StreamConfig read_stream_config(const YamlMap& root) {
   }
   if (t.has("transfer")) c.transfer = t.duration("transfer");
   if (root.has("jitter")) c.jitter = read_jitter(root.sub("jitter"));
+  if (c.jitter.distribution == Distribution::Profile)
+    root.sub("jitter").value("distribution").fail("profile samples each op from its calibration profile's spread, "
+                                                  "which a stream does not have (its times are explicit): use it "
+                                                  "on a training config with model: and profile:");
   if (root.has("batch")) {
     const YamlMap b = root.sub("batch");
     b.only({"max", "time_model", "fixed_fraction"});

@@ -2,7 +2,9 @@
 // asked for, within the Monte-Carlo error of 400,000 draws; a seed gives the same draws every time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "sim/jitter.h"
 
@@ -59,6 +61,39 @@ TEST(Jitter, ASeedGivesTheSameDrawsAndStreamsDiffer) {
   const TimeNs first = e.draw(1'000'000);
   OpTimeSampler e2({Distribution::Exponential, 1}, 5, 0);
   EXPECT_EQ(first, e2.draw(1'000'000));
+}
+
+// distribution: profile: the piecewise-linear quantile function through the profile's p10, median
+// and p90, its mean in closed form, and draws whose 10th and 90th percentiles land on the profile's
+// (scaled by mean / E[Q]) within the Monte-Carlo error of 200,000 draws.
+TEST(Jitter, ProfileSpread) {
+  const Spread s{0.8, 1.4};
+  EXPECT_DOUBLE_EQ(s.quantile(0.1), 0.8);
+  EXPECT_DOUBLE_EQ(s.quantile(0.5), 1.0);
+  EXPECT_DOUBLE_EQ(s.quantile(0.9), 1.4);
+  EXPECT_DOUBLE_EQ(s.quantile(0.0), 0.75);  // 0.8 - 0.2 / 4
+  EXPECT_DOUBLE_EQ(s.quantile(1.0), 1.5);   // 1.4 + 0.4 / 4
+  // 0.1 (0.75 + 0.8) / 2 + 0.4 (0.8 + 1) / 2 + 0.4 (1 + 1.4) / 2 + 0.1 (1.4 + 1.5) / 2
+  EXPECT_DOUBLE_EQ(s.mean(), 0.0775 + 0.36 + 0.48 + 0.145);
+  OpTimeSampler sampler({Distribution::Profile, 0}, 9, 0);
+  const int n = 200'000;
+  std::vector<double> x;
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    x.push_back(static_cast<double>(sampler.draw(1'000'000, s)));
+    sum += x.back();
+  }
+  std::sort(x.begin(), x.end());
+  const double scale = 1e6 / s.mean();
+  // The quantile's standard error, sqrt(q (1 - q) / n) / density: density at u = 0.1 is
+  // 0.4 / ((1 - 0.8) scale) per ns; 4 of them.
+  const double se = std::sqrt(0.09 / n) * 0.2 * scale / 0.4;
+  EXPECT_NEAR(x[n / 10], 0.8 * scale, 4 * se);
+  EXPECT_NEAR(x[9 * n / 10], 1.4 * scale, 4 * std::sqrt(0.09 / n) * 0.4 * scale / 0.4);
+  EXPECT_NEAR(sum / n, 1e6, 4 * 0.2 * 1e6 / std::sqrt(double(n)));
+  // Without a spread, or with p10 = median = p90, the op keeps its time.
+  EXPECT_EQ(sampler.draw(1'000'000), 1'000'000);
+  EXPECT_EQ(sampler.draw(1'000'000, Spread{}), 1'000'000);
 }
 
 }  // namespace

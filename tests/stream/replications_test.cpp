@@ -13,6 +13,7 @@
 #include "sim/op_costs.h"
 #include "sim/replications.h"
 #include "sim/simulation.h"
+#include "models/sample_profile.h"
 
 namespace ppsim {
 namespace {
@@ -118,6 +119,25 @@ TEST(Replications, ConfigKeysAndErrors) {
             "s.yaml:5:19: straggler.rank: must be at most 3 (got '4')");
   EXPECT_EQ(error_of([] { parse_config(kTraining + "jitter: {distribution: normal, cv: -1}\n", "s.yaml", "."); }),
             "s.yaml:5:36: jitter.cv: must be a number in [0, 10] (got '-1')");
+}
+
+// distribution: profile takes its spreads from the profile's block timings.
+TEST(Replications, ProfileSpreads) {
+  const std::array<Spread, 4> s = profile_spreads(test::sample_profile());
+  EXPECT_DOUBLE_EQ(s[0].q10, 0.9);    // forward 900 / 1000
+  EXPECT_DOUBLE_EQ(s[0].q90, 1.1);
+  EXPECT_DOUBLE_EQ(s[1].q10, 0.95);   // backward_input 1900 / 2000
+  EXPECT_DOUBLE_EQ(s[2].q90, 1.01);   // backward_weight 1010 / 1000
+  EXPECT_DOUBLE_EQ(s[3].q10, 2890.0 / 3000);  // fused: (1900 + 990) / (2000 + 1000)
+  EXPECT_EQ(error_of([] { parse_config(kTraining + "jitter: {distribution: profile}\n", "s.yaml", "."); }),
+            "s.yaml:5:24: jitter.distribution: profile samples each op from the calibration profile's spread: it "
+            "needs 'profile:' (with 'model:')");
+  EXPECT_EQ(error_of([] {
+              parse_config("schedule: stream\nstages: 1\nitems: 5\ntimes: {forward: 1ms}\njitter: {distribution: profile}\n",
+                           "s.yaml", ".");
+            }).substr(0, 111),
+            "s.yaml:5:24: jitter.distribution: profile samples each op from its calibration profile's spread, which a "
+            "stream");
 }
 
 }  // namespace

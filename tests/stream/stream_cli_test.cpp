@@ -122,6 +122,25 @@ TEST(StreamCli, JitteredTrainingExample) {
   fs::remove_all(dir);
 }
 
+// distribution: profile on a model-driven config: ops drawn from the profile's block spread.
+TEST(StreamCli, ProfileJitterEndToEnd) {
+  const fs::path dir = scratch_dir("profile_jitter");
+  {
+    std::ofstream f(dir / "c.yaml");
+    f << "schedule: 1f1b\nstages: 2\nmicrobatches: 8\nmodel: tiny\nhardware: h100-sxm\nmicro_batch_size: 1\n"
+         "sequence_length: 16\nprofile: " << kSource << "/tests/fuzz/corpus/profile/tiny-cpu.yaml\n"
+         "jitter: {distribution: profile}\nreplications: 50\n";
+  }
+  const CliRun r = run_ppsim("simulate " + (dir / "c.yaml").string() + " --json " + (dir / "r.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("jitter: profile (each op from the profile's p10 / median / p90"), std::string::npos) << r.out;
+  const YAML::Node j = YAML::LoadFile((dir / "r.json").string())["jitter"];
+  EXPECT_EQ(j["distribution"].as<std::string>(), "profile");
+  EXPECT_EQ(j["replications"].as<int>(), 50);
+  EXPECT_GE(j["makespan_ns"]["max"].as<long long>(), j["makespan_ns"]["p50"].as<long long>());
+  fs::remove_all(dir);
+}
+
 TEST(StreamCli, BadInputExitsOneWithNoOutputFile) {
   const fs::path dir = scratch_dir("stream_bad");
   const fs::path yaml = dir / "s.yaml", json = dir / "r.json";

@@ -53,8 +53,8 @@ TEST(StreamConfig, BadInputNamesFileLineAndKey) {
   EXPECT_EQ(error_of([&] { parse(kBase + "jitter:\n  distribution: lognormal\n  cv: -0.1\n"); }),
             "s.yaml:8:7: jitter.cv: must be a number in [0, 10] (got '-0.1')");
   EXPECT_EQ(error_of([&] { parse(kBase + "jitter:\n  distribution: weibull\n"); }),
-            "s.yaml:7:17: jitter.distribution: must be one of deterministic, exponential, normal, lognormal, gamma "
-            "(got 'weibull')");
+            "s.yaml:7:17: jitter.distribution: must be one of deterministic, exponential, normal, lognormal, gamma, "
+            "profile (got 'weibull')");
   EXPECT_EQ(error_of([&] { parse(kBase + "jitter:\n  distribution: gamma\n"); }),
             "s.yaml:7:3: jitter.cv: missing required key: the coefficient of variation of distribution gamma "
             "(std / mean, >= 0)");
