@@ -23,6 +23,7 @@
 #include "sim/report/stream_report.h"
 #include "sim/stream/stream_engine.h"
 #include "sim/stream/stream_metrics.h"
+#include "sim/stream/stream_model_times.h"
 #include "sim/stream/stream_timeline.h"
 #include "schedules/order_csv.h"
 #include "schedules/registry.h"
@@ -53,7 +54,7 @@ void check_simulation_fits(const SimulationConfig& c, const std::string& max_mem
 int simulate_stream(const SimulateOptions& o, const SimulationConfig& config) {
   if (!o.order_csv.empty()) throw InputError("--order-csv: " + config.source + " is a stream (forward only), which has no training order to export");
   if (o.with_ops) throw InputError("--with-ops: " + config.source + " is a stream; --trace has every item's ops");
-  const StreamConfig& c = *config.stream;
+  const StreamConfig c = config.model ? stream_with_model_times(config) : *config.stream;
   const std::int64_t records = (c.warmup_items + c.items) * c.stages;
   // Six times per item and stage, doubled for the timeline a report may draw.
   SimulationSize size;

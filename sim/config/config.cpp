@@ -177,11 +177,20 @@ constexpr const char* kTrainingOnlyKeys[] = {
     "w_stash_fraction", "tensor_parallel", "sequence_parallel", "data_parallel", "zero", "global_batch_size",
     "placement", "grad_reduce_overlap"};
 
+// The model keys a stream takes in place of `times:` (one item = one micro-batch, forward only).
+bool stream_model_key(const std::string& k) {
+  for (const char* m : {"model", "hardware", "profile", "profile_statistic", "micro_batch_size", "sequence_length",
+                        "dtype", "partition", "efficiency", "link"})
+    if (k == m) return true;
+  return false;
+}
+
 SimulationConfig read_stream(const YamlMap& root, const YamlDoc& doc, const std::string& base_dir) {
+  const bool model = root.has("model");
   for (const char* k : kTrainingOnlyKeys)
-    if (root.has(k))
+    if (root.has(k) && !(model && stream_model_key(k)))
       root.value(k).fail("is a training key; schedule: stream takes stages, items, warmup_items, max_outstanding, "
-                         "queue_capacity, arrivals, times (forward, transfer), jitter, seed and batch");
+                         "queue_capacity, arrivals, times (forward, transfer) or model: with its cost-model keys, jitter, seed and batch");
   if (root.has("times") && root.value("times").is_map())
     for (const char* k : {"backward_input", "backward_weight", "overlap_f_b"})
       if (root.sub("times").has(k))
@@ -190,7 +199,13 @@ SimulationConfig read_stream(const YamlMap& root, const YamlDoc& doc, const std:
   c.source = doc.display;
   c.base_dir = base_dir;
   c.schedule = "stream";
-  c.stream = read_stream_config(root);
+  if (model) {
+    if (root.has("times"))
+      root.value("model").fail("give either 'times:' (explicit per-stage times) or 'model:' (times from the cost "
+                               "model), not both");
+    c.model = read_model_keys(root, doc.display, base_dir);
+  }
+  c.stream = read_stream_config(root, model);
   c.ranks = c.stream->stages;
   return c;
 }

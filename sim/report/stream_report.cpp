@@ -55,7 +55,9 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
     os << "closed loop";
   if (c.max_outstanding) os << ", max_outstanding " << *c.max_outstanding;
   os << "; " << capacities(c) << "\n";
-  os << "op times: forward " << list_of_times(c.forward) << ", transfer " << format_duration(c.transfer) << "; jitter "
+  os << "op times: forward " << list_of_times(c.forward) << ", transfer " << format_duration(c.transfer);
+  if (c.times_source != "explicit times") os << " (from " << c.times_source << ")";
+  os << "; jitter "
      << distribution_name(c.jitter.distribution);
   if (!c.jitter.deterministic()) os << " (cv " << fmt("%g", c.jitter.cv) << ", seed " << c.seed << ")";
   if (c.batch.max > 1)

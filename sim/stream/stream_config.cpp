@@ -8,6 +8,25 @@ namespace {
 
 constexpr std::int64_t kMaxItems = 100'000'000;  // a typo guard: ~4 GB of item records at P = 4
 
+// times: {forward: one value or one per stage, transfer}.
+void read_times(const YamlMap& root, StreamConfig& c) {
+  if (!root.has("times"))
+    root.fail_at("times", "missing required key (forward: one time per stage, transfer), or give 'model:'");
+  const YamlMap t = root.sub("times");
+  t.only({"forward", "transfer"});
+  const YamlValue f = t.value("forward");
+  if (f.is_list()) {
+    const std::vector<YamlValue> items = f.items();
+    if (static_cast<int>(items.size()) != c.stages)
+      f.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
+             " (give one value, or one per stage)");
+    for (const YamlValue& v : items) c.forward.push_back(v.duration());
+  } else {
+    c.forward.assign(c.stages, f.duration());
+  }
+  if (t.has("transfer")) c.transfer = t.duration("transfer");
+}
+
 }  // namespace
 
 const std::vector<const char*>& stream_only_keys() {
@@ -54,9 +73,14 @@ TimeNs batch_time(const StreamConfig& c, int k, int b) {
   return static_cast<TimeNs>(std::llround(static_cast<double>(c.forward[k]) * (f + (1 - f) * b)));
 }
 
-StreamConfig read_stream_config(const YamlMap& root) {
-  root.only({"schedule", "stages", "items", "warmup_items", "max_outstanding", "queue_capacity", "arrivals", "times",
-             "jitter", "seed", "batch"});
+StreamConfig read_stream_config(const YamlMap& root, bool model_times) {
+  if (model_times)
+    root.only({"schedule", "stages", "items", "warmup_items", "max_outstanding", "queue_capacity", "arrivals", "jitter",
+               "seed", "batch", "model", "hardware", "profile", "profile_statistic", "micro_batch_size",
+               "sequence_length", "dtype", "partition", "efficiency", "link"});
+  else
+    root.only({"schedule", "stages", "items", "warmup_items", "max_outstanding", "queue_capacity", "arrivals", "times",
+               "jitter", "seed", "batch"});
   StreamConfig c;
   c.stages = root.integer("stages", 1, 10'000);
   c.items = root.integer<std::int64_t>("items", 1, kMaxItems);
@@ -85,20 +109,11 @@ StreamConfig read_stream_config(const YamlMap& root) {
                               Names<ArrivalProcess>{{"poisson", ArrivalProcess::Poisson}, {"fixed", ArrivalProcess::Fixed}});
     c.arrivals = arr;
   }
-  if (!root.has("times")) root.fail_at("times", "missing required key (forward: one time per stage, transfer)");
-  const YamlMap t = root.sub("times");
-  t.only({"forward", "transfer"});
-  const YamlValue f = t.value("forward");
-  if (f.is_list()) {
-    const std::vector<YamlValue> items = f.items();
-    if (static_cast<int>(items.size()) != c.stages)
-      f.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
-             " (give one value, or one per stage)");
-    for (const YamlValue& v : items) c.forward.push_back(v.duration());
+  if (model_times) {
+    c.forward.assign(c.stages, 0);
   } else {
-    c.forward.assign(c.stages, f.duration());
+    read_times(root, c);
   }
-  if (t.has("transfer")) c.transfer = t.duration("transfer");
   if (root.has("jitter")) c.jitter = read_jitter(root.sub("jitter"));
   if (c.jitter.distribution == Distribution::Profile)
     root.sub("jitter").value("distribution").fail("profile samples each op from its calibration profile's spread, "

@@ -16,6 +16,7 @@
 //   seed: 1
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/time.h"
@@ -54,6 +55,7 @@ struct StreamConfig {
   JitterSpec jitter;
   std::uint64_t seed = 1;
   BatchSpec batch;
+  std::string times_source = "explicit times";  // or the cost model's sources
 };
 
 // The mean time of stage k serving a batch of b items.
@@ -62,8 +64,10 @@ TimeNs batch_time(const StreamConfig& config, int k, int b);
 // The keys only a stream config takes, and the training keys a stream config refuses.
 const std::vector<const char*>& stream_only_keys();
 
-// Reads a `schedule: stream` config whose top-level mapping is `root`.
-StreamConfig read_stream_config(const YamlMap& root);
+// Reads a `schedule: stream` config whose top-level mapping is `root`. With `model_times`, the
+// stage times come from the cost model (sim/stream/stream_model_times.h): `times:` is absent, the
+// model keys are allowed (the caller reads them) and `forward` is left at 0 until resolved.
+StreamConfig read_stream_config(const YamlMap& root, bool model_times = false);
 
 // `jitter:` (shared with training configs): distribution and cv, checked together.
 JitterSpec read_jitter(const YamlMap& jitter);

@@ -34,6 +34,8 @@ const std::map<std::string, StreamExpected> kStreamExamples = {
     {"stream-unstable.yaml", {200.0, std::nullopt, std::nullopt, 0.1}},
     // Batching makes the over-capacity load (1.2 one at a time) stable: it serves the arrival rate.
     {"stream-batch.yaml", {200.0, 19'047'086, 40'472'385, 4.0}},
+    // Stage times from the cost model (Llama-3 8B, 4 x H100), Poisson at 40 requests/s.
+    {"stream-llama3-8b-serving.yaml", {40.0, 79'990'419, 175'166'813, 0.8}},
 };
 
 TEST(StreamCli, EveryStreamExampleRunsWithCheckedFigures) {

@@ -84,6 +84,21 @@ TEST(StreamConfig, Batch) {
             "s.yaml:6:33: batch.fixed_fraction: must be a number in [0, 1] (got '1.5')");
 }
 
+TEST(StreamConfig, TimesFromTheCostModel) {
+  const std::string base = "schedule: stream\nstages: 2\nitems: 10\n";
+  const SimulationConfig c = parse(base + "model: llama3-8b\nhardware: h100-sxm\nsequence_length: 1024\n");
+  ASSERT_TRUE(c.stream);
+  ASSERT_TRUE(c.model);
+  EXPECT_EQ(c.model->sequence_length, 1024);
+  EXPECT_EQ(error_of([&] { parse(base + "model: llama3-8b\ntimes: {forward: 1ms}\n"); }),
+            "s.yaml:4:8: model: give either 'times:' (explicit per-stage times) or 'model:' (times from the cost "
+            "model), not both");
+  EXPECT_EQ(error_of([&] { parse(base + "model: llama3-8b\nrecompute: full\n"); }).substr(0, 37),
+            "s.yaml:5:12: recompute: is a training");
+  EXPECT_EQ(error_of([&] { parse(base + "hardware: h100-sxm\ntimes: {forward: 1ms}\n"); }).substr(0, 36),
+            "s.yaml:4:11: hardware: is a training");
+}
+
 TEST(StreamConfig, StreamKeysOnATrainingScheduleAndTheReverse) {
   const std::string training =
       "schedule: 1f1b\nstages: 2\nmicrobatches: 4\ntimes: {forward: 1ms, backward_input: 1ms, backward_weight: 1ms}\n";
@@ -93,7 +108,8 @@ TEST(StreamConfig, StreamKeysOnATrainingScheduleAndTheReverse) {
             "s.yaml:5:11: arrivals: is only used with schedule: stream (schedule is 1f1b)");
   EXPECT_EQ(error_of([&] { parse(kBase + "microbatches: 4\n"); }),
             "s.yaml:6:15: microbatches: is a training key; schedule: stream takes stages, items, warmup_items, "
-            "max_outstanding, queue_capacity, arrivals, times (forward, transfer), jitter, seed and batch");
+            "max_outstanding, queue_capacity, arrivals, times (forward, transfer) or model: with its cost-model keys, "
+            "jitter, seed and batch");
   EXPECT_EQ(error_of([&] { parse(kBase + "  backward_input: 1ms\n"); }),
             "s.yaml:6:19: times.backward_input: is a training op; a stream runs forward only (times: forward, "
             "transfer)");
