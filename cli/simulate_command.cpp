@@ -55,7 +55,8 @@ int simulate_stream(const SimulateOptions& o, const SimulationConfig& config) {
   if (!o.order_csv.empty()) throw InputError("--order-csv: " + config.source + " is a stream (forward only), which has no training order to export");
   if (o.with_ops) throw InputError("--with-ops: " + config.source + " is a stream; --trace has every item's ops");
   const StreamConfig c = config.model ? stream_with_model_times(config) : *config.stream;
-  const std::int64_t records = (c.warmup_items + c.items) * c.stages;
+  // An open loop's arrivals run to twice the measured items, plus 1,000 (stream_engine.cpp).
+  const std::int64_t records = (c.arrivals ? 2 : 1) * (c.warmup_items + c.items + 1000) * c.stages;
   // Six times per item and stage, doubled for the timeline a report may draw.
   SimulationSize size;
   size.compute_ops = records;

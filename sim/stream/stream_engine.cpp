@@ -76,7 +76,11 @@ class StreamEngine {
     const double gap = c_.arrivals->process == ArrivalProcess::Fixed
                            ? static_cast<double>(c_.arrivals->interval)
                            : arrivals_rng_[0].exponential(static_cast<double>(c_.arrivals->interval));
-    events_.push(now + static_cast<TimeNs>(std::llround(gap)), kArrival * P_);
+    // Items arriving after the measured ones only load the pipeline behind them (first come, first
+    // served: they never delay a measured item); past twice the measured count an over-capacity
+    // run would make them without end, so they stop there.
+    if (run_.items() < 2 * run_.measured_end + 1000)
+      events_.push(now + static_cast<TimeNs>(std::llround(gap)), kArrival * P_);
   }
 
   bool room(int k) const {

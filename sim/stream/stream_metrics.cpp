@@ -139,11 +139,10 @@ StreamMetrics compute_stream_metrics(const StreamConfig& c, const StreamRun& run
   if (m.open_loop) {
     const double rate = 1.0 / static_cast<double>(c.arrivals->interval);  // per ns
     m.offered_load = rate * static_cast<double>(m.bottleneck_time);
-    // Items that arrived in the window, less those that finished in it, per second.
-    std::int64_t arrived = 0;
-    for (std::int64_t i = 0; i < run.items(); ++i)
-      if (run.arrival[i] > m.window_begin && run.arrival[i] <= m.window_end) ++arrived;
-    m.queue_growth_items_per_s = T > 0 ? static_cast<double>(arrived - m.items) * 1e9 / T : 0;
+    // The measured items' arrival rate less the rate they were served at.
+    const TimeNs span = run.arrival[e - 1] - run.arrival[b];
+    const double arrival_rate = span > 0 ? static_cast<double>(e - 1 - b) * 1e9 / static_cast<double>(span) : 0;
+    m.queue_growth_items_per_s = arrival_rate - m.throughput_items_per_s;
     // Over capacity by the bottleneck's mean time, or, where a cap or a full queue limits the
     // pipeline below it, by the measured departures falling 5 % short of the arrivals.
     m.stable = m.offered_load < 1.0 && m.throughput_items_per_s >= 0.95 * rate * 1e9;

@@ -35,7 +35,8 @@ struct StreamMetrics {
   TimeNs ttff_ns = 0;    // open loop: the first item's arrival (time 0) to its finish
   double mean_in_system = 0;  // L of the whole pipeline, time average
   // Open loop: the offered load of the bottleneck (arrival rate x its mean service time), and
-  // whether the queue stays bounded; over capacity, how fast it grows.
+  // whether the queue stays bounded; over capacity, how fast it grows (the measured items' arrival
+  // rate less their throughput).
   double offered_load = 0;
   bool stable = true;
   double queue_growth_items_per_s = 0;
