@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <numbers>
 
 namespace ppsim {
 
@@ -38,7 +39,7 @@ double OpTimeSampler::standard_normal() {
     return spare_normal_;
   }
   const double r = std::sqrt(-2.0 * std::log(uniform()));
-  const double a = 2.0 * M_PI * uniform();
+  const double a = 2.0 * std::numbers::pi * uniform();
   spare_normal_ = r * std::sin(a);
   has_spare_ = true;
   return r * std::cos(a);
