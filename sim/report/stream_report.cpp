@@ -60,9 +60,14 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   os << "; jitter "
      << distribution_name(c.jitter.distribution);
   if (!c.jitter.deterministic()) os << " (cv " << fmt("%g", c.jitter.cv) << ", seed " << c.seed << ")";
-  if (c.batch.max > 1)
+  if (c.batch.max > 1 && c.batch.factors.empty())
     os << "; batches of up to " << c.batch.max << " items, t(b) = t(1) (" << fmt("%g", c.batch.fixed_fraction) << " + "
        << fmt("%g", 1 - c.batch.fixed_fraction) << " b)";
+  if (c.batch.max > 1 && !c.batch.factors.empty()) {
+    os << "; batches of up to " << c.batch.max << " items, t(b) / t(1) = [";
+    for (std::size_t i = 0; i < c.batch.factors.size(); ++i) os << (i ? ", " : "") << fmt("%g", c.batch.factors[i]);
+    os << "]";
+  }
   os << "\n\n";
 
   os << "throughput          " << fmt("%.2f", m.throughput_items_per_s) << " items/s\n";

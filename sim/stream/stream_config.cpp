@@ -1,5 +1,6 @@
 #include "sim/stream/stream_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -68,6 +69,8 @@ JitterSpec read_jitter(const YamlMap& j) {
 }
 
 TimeNs batch_time(const StreamConfig& c, int k, int b) {
+  if (!c.batch.factors.empty())
+    return static_cast<TimeNs>(std::llround(static_cast<double>(c.forward[k]) * c.batch.factors[b - 1]));
   if (b == 1) return c.forward[k];
   const double f = c.batch.fixed_fraction;
   return static_cast<TimeNs>(std::llround(static_cast<double>(c.forward[k]) * (f + (1 - f) * b)));
@@ -121,16 +124,30 @@ StreamConfig read_stream_config(const YamlMap& root, bool model_times) {
                                                   "on a training config with model: and profile:");
   if (root.has("batch")) {
     const YamlMap b = root.sub("batch");
-    b.only({"max", "time_model", "fixed_fraction"});
+    b.only({"max", "time_model", "fixed_fraction", "factors"});
     c.batch.max = b.integer("max", 1, 1'000'000);
-    if (b.has("time_model")) b.choice("time_model", std::vector<std::string>{"linear"});
-    c.batch.fixed_fraction = b.number_or("fixed_fraction", c.batch.fixed_fraction, 0.0, 1.0);
+    const std::string model = b.has("time_model") ? b.choice("time_model", {"linear", "table"}) : "linear";
+    if (model == "linear") {
+      if (b.has("factors")) b.value("factors").fail("is for time_model: table (time_model is linear)");
+      c.batch.fixed_fraction = b.number_or("fixed_fraction", c.batch.fixed_fraction, 0.0, 1.0);
+    } else {
+      if (b.has("fixed_fraction")) b.value("fixed_fraction").fail("is for time_model: linear (time_model is table)");
+      if (!b.has("factors"))
+        b.fail_at("factors", "missing required key with time_model: table (t(b) / t(1) for b = 1 .. max)");
+      const YamlValue f = b.value("factors");
+      c.batch.factors = b.list_of_numbers("factors", 0.0, 1e6);
+      if (static_cast<int>(c.batch.factors.size()) != c.batch.max)
+        f.fail("has " + std::to_string(c.batch.factors.size()) + " values but max is " + std::to_string(c.batch.max) +
+               " (one per batch size 1 .. max)");
+    }
   }
   // Simulated time is int64 ns: refuse a run that could overflow it (jittered draws counted up to
   // 1000 times their mean, far past any the samplers give at these cvs).
   long double span = static_cast<long double>(c.transfer) * c.stages + (c.arrivals ? c.arrivals->interval : 0);
   for (TimeNs f : c.forward) span += static_cast<long double>(f);
-  span *= static_cast<long double>(c.batch.max);
+  double largest = c.batch.max;
+  for (double f : c.batch.factors) largest = std::max(largest, f);
+  span *= static_cast<long double>(largest);
   span *= static_cast<long double>(c.warmup_items + c.items) * (c.jitter.deterministic() ? 1 : 1000);
   if (span > 4e18L)
     root.value("items").fail("items x op times could run past the simulated clock's limit (2^63 ns, 292 years); "

@@ -13,6 +13,7 @@
 //   jitter: {distribution: lognormal, cv: 0.2}    # absent = deterministic
 //   batch: {max: 4, time_model: linear, fixed_fraction: 0.5}   # a stage serves up to max waiting
 //                           # items as one op; absent = one at a time
+//   batch: {max: 4, time_model: table, factors: [1, 1.6, 2.1, 2.5]}   # t(b) = t(1) factors[b-1]
 //   seed: 1
 #include <cstdint>
 #include <optional>
@@ -38,9 +39,12 @@ constexpr std::int64_t kUnbounded = -1;
 // items as one op. Its time grows with the batch b by the linear model
 //   t(b) = t(1) (f + (1 - f) b),   f = fixed_fraction
 // (f of one item's time is fixed cost, such as reading the weights, paid once per batch).
+// With `time_model: table`, `factors[b - 1]` gives t(b) / t(1) directly (one per batch size, as a
+// measurement gives them).
 struct BatchSpec {
   int max = 1;
   double fixed_fraction = 0.5;
+  std::vector<double> factors;  // time_model: table; empty for linear
 };
 
 struct StreamConfig {

@@ -79,9 +79,21 @@ TEST(StreamConfig, Batch) {
   EXPECT_EQ(parse(kBase).stream->batch.max, 1);
   EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 0}\n"); }), "s.yaml:6:14: batch.max: must be a positive integer (got '0')");
   EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 2, time_model: quadratic}\n"); }),
-            "s.yaml:6:29: batch.time_model: must be one of linear (got 'quadratic')");
+            "s.yaml:6:29: batch.time_model: must be one of linear, table (got 'quadratic')");
   EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 2, fixed_fraction: 1.5}\n"); }),
             "s.yaml:6:33: batch.fixed_fraction: must be a number in [0, 1] (got '1.5')");
+}
+
+TEST(StreamConfig, BatchTable) {
+  const StreamConfig s = *parse(kBase + "batch: {max: 3, time_model: table, factors: [1, 1.5, 1.75]}\n").stream;
+  EXPECT_EQ(batch_time(s, 0, 3), 3'500'000);  // 2 ms x 1.75
+  EXPECT_EQ(batch_time(s, 1, 2), 4'500'000);  // 3 ms x 1.5
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 3, time_model: table, factors: [1, 1.5]}\n"); }),
+            "s.yaml:6:45: batch.factors: has 2 values but max is 3 (one per batch size 1 .. max)");
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 3, time_model: table}\n"); }),
+            "s.yaml:6:8: batch.factors: missing required key with time_model: table (t(b) / t(1) for b = 1 .. max)");
+  EXPECT_EQ(error_of([&] { parse(kBase + "batch: {max: 2, factors: [1, 2]}\n"); }),
+            "s.yaml:6:26: batch.factors: is for time_model: table (time_model is linear)");
 }
 
 TEST(StreamConfig, TimesFromTheCostModel) {

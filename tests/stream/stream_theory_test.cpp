@@ -272,6 +272,18 @@ TEST(StreamTheory, DeterministicBatchesInAClosedLoop) {
   EXPECT_EQ(m.saturating_in_flight, 4);               // ceil(5 ms x 4 / 5 ms)
 }
 
+// A measured table of batch times instead of the linear model: batches of 4 in 2 ms x 2.5 = 5 ms,
+// the same figures as the linear case above.
+TEST(StreamTheory, DeterministicBatchesFromATable) {
+  StreamConfig c = test::stream({test::ms(2)}, 4000, 40);
+  c.max_outstanding = 8;
+  c.batch.max = 4;
+  c.batch.factors = {1, 1.6, 2.1, 2.5};
+  const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
+  EXPECT_NEAR(m.throughput_items_per_s, 800, 1e-9);
+  EXPECT_EQ(m.latency.max, test::ms(10));
+}
+
 // Two stages with batches of 2 (t(2) = 1.5 t(1)) and two batches in flight: stage 1 is the
 // bottleneck at 3 ms per batch of 2; with 4 in flight, X = 2 / 3 ms; stage 0 (2 ms per batch) is busy
 // 2/3 of the time.
