@@ -55,7 +55,8 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
     os << "closed loop";
   if (c.max_outstanding) os << ", max_outstanding " << *c.max_outstanding;
   os << "; " << capacities(c) << "\n";
-  os << "op times: forward " << list_of_times(c.forward) << ", transfer " << format_duration(c.transfer);
+  os << "op times: forward " << list_of_times(c.forward) << ", transfer "
+     << (c.hops.empty() ? format_duration(c.transfer) : list_of_times(c.hops));
   if (c.times_source != "explicit times") os << " (from " << c.times_source << ")";
   os << "; jitter "
      << distribution_name(c.jitter.distribution);
@@ -100,7 +101,7 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
     os << "in flight to saturate the bottleneck: N* = ceil(" << format_duration(m.unloaded_latency) << " / "
        << format_duration(m.bottleneck_time) << ") = " << m.saturating_in_flight << "\n";
   } else {
-    TimeNs full = c.transfer * (c.stages - 1);
+    TimeNs full = c.total_hops();
     for (int k = 0; k < c.stages; ++k) full += batch_time(c, k, c.batch.max);
     os << "in flight to saturate the bottleneck: N* = ceil(" << c.batch.max << " x a full batch's latency "
        << format_duration(full) << " / its time at stage " << m.bottleneck << " "

@@ -25,7 +25,18 @@ void read_times(const YamlMap& root, StreamConfig& c) {
   } else {
     c.forward.assign(c.stages, f.duration());
   }
-  if (t.has("transfer")) c.transfer = t.duration("transfer");
+  if (t.has("transfer")) {
+    const YamlValue x = t.value("transfer");
+    if (!x.is_list()) {
+      c.transfer = x.duration();
+      return;
+    }
+    const std::vector<YamlValue> items = x.items();
+    if (static_cast<int>(items.size()) != c.stages - 1)
+      x.fail("has " + std::to_string(items.size()) + " values but " + std::to_string(c.stages) + " stages have " +
+             std::to_string(c.stages - 1) + " boundaries (give one value, or one per boundary)");
+    for (const YamlValue& v : items) c.hops.push_back(v.duration());
+  }
 }
 
 }  // namespace
@@ -66,6 +77,12 @@ JitterSpec read_jitter(const YamlMap& j) {
       s.cv = j.value("cv").number(0.0, 10.0);
   }
   return s;
+}
+
+TimeNs StreamConfig::total_hops() const {
+  TimeNs sum = 0;
+  for (int k = 0; k + 1 < stages; ++k) sum += hop(k);
+  return sum;
 }
 
 TimeNs batch_time(const StreamConfig& c, int k, int b) {
@@ -144,6 +161,7 @@ StreamConfig read_stream_config(const YamlMap& root, bool model_times) {
   // Simulated time is int64 ns: refuse a run that could overflow it (jittered draws counted up to
   // 1000 times their mean, far past any the samplers give at these cvs).
   long double span = static_cast<long double>(c.transfer) * c.stages + (c.arrivals ? c.arrivals->interval : 0);
+  for (TimeNs h : c.hops) span += static_cast<long double>(h);
   for (TimeNs f : c.forward) span += static_cast<long double>(f);
   double largest = c.batch.max;
   for (double f : c.batch.factors) largest = std::max(largest, f);

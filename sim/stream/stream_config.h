@@ -9,7 +9,7 @@
 //   queue_capacity: 1       # items that may wait in front of each stage (one value or one per
 //                           # stage); absent = unbounded; blocking after service
 //   arrivals: {interval: 4ms, process: poisson}   # open loop (poisson | fixed)
-//   times: {forward: [2ms, 3ms, 1ms], transfer: 0.2ms}
+//   times: {forward: [2ms, 3ms, 1ms], transfer: 0.2ms}   # transfer: one value, or one per boundary
 //   jitter: {distribution: lognormal, cv: 0.2}    # absent = deterministic
 //   batch: {max: 4, time_model: linear, fixed_fraction: 0.5}   # a stage serves up to max waiting
 //                           # items as one op; absent = one at a time
@@ -56,6 +56,9 @@ struct StreamConfig {
   std::optional<Arrivals> arrivals;            // absent: closed loop / saturated source
   std::vector<TimeNs> forward;                 // per stage: mean service time
   TimeNs transfer = 0;                         // one hop between two stages
+  std::vector<TimeNs> hops;                    // per boundary k -> k+1 (P - 1); empty: `transfer` each
+  TimeNs hop(int k) const { return hops.empty() ? transfer : hops[static_cast<std::size_t>(k)]; }
+  TimeNs total_hops() const;                   // every hop of one item's way
   JitterSpec jitter;
   std::uint64_t seed = 1;
   BatchSpec batch;

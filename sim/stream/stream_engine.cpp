@@ -120,11 +120,11 @@ class StreamEngine {
             changed = true;
           } else {
             run_.leave[run_.at(item, k)] = now;
-            if (c_.transfer == 0) {
+            if (c_.hop(k) == 0) {
               reach(item, k + 1, now);
             } else {
               stage_[k + 1].in_transit.push_back(item);
-              events_.push(now + c_.transfer, kTransferDone * P_ + (k + 1));
+              events_.push(now + c_.hop(k), kTransferDone * P_ + (k + 1));
             }
             changed = true;
           }

@@ -114,7 +114,7 @@ StreamMetrics compute_stream_metrics(const StreamConfig& c, const StreamRun& run
 
   // The configured pipeline: its bottleneck, one item's latency alone, and Little's law's
   // N* = ceil(unloaded latency / bottleneck time): fewer items in flight leave the bottleneck idle.
-  m.unloaded_latency = c.transfer * (P - 1);
+  m.unloaded_latency = c.total_hops();
   for (TimeNs t : c.forward) m.unloaded_latency += t;
   if (c.batch.max == 1) {
     m.bottleneck = static_cast<int>(std::max_element(c.forward.begin(), c.forward.end()) - c.forward.begin());
@@ -127,7 +127,7 @@ StreamMetrics compute_stream_metrics(const StreamConfig& c, const StreamRun& run
     // longest time per item at full batches; full batches take t(max) at every stage, so N* =
     // ceil(capacity x the latency of a full batch).
     const int b = c.batch.max;
-    TimeNs full_latency = c.transfer * (P - 1);
+    TimeNs full_latency = c.total_hops();
     for (int k = 0; k < P; ++k) {
       full_latency += batch_time(c, k, b);
       if (batch_time(c, k, b) > batch_time(c, m.bottleneck, b)) m.bottleneck = k;

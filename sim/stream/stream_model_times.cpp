@@ -1,6 +1,7 @@
 #include "sim/stream/stream_model_times.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "schedules/registry.h"
 #include "sim/model_costs.h"
@@ -14,9 +15,10 @@ StreamConfig stream_with_model_times(const SimulationConfig& config) {
   const ModelCosts mc = build_model_costs(*config.model, layout);
   const OpCosts costs = mc.op_costs(layout.rank_of_stage);
   c.forward = costs.forward;
-  c.transfer = costs.forward_transfer.empty()
-                   ? 0
-                   : *std::max_element(costs.forward_transfer.begin(), costs.forward_transfer.end());
+  // One value where every boundary's hop is the same, else one per boundary.
+  const std::vector<TimeNs>& h = costs.forward_transfer;
+  c.transfer = h.empty() ? 0 : h.front();
+  if (std::adjacent_find(h.begin(), h.end(), std::not_equal_to<>()) != h.end()) c.hops = h;
   c.times_source = "the cost model: " + mc.model.name + " on " + mc.hardware.name;
   return c;
 }

@@ -2,7 +2,7 @@
 // A stream's stage times from the cost model (issue 15: `model:` in place of `times:`): one item is
 // one micro-batch (micro_batch_size sequences of sequence_length tokens) through the stage's
 // layers, forward only, as the training forward computes it (no KV cache, no decode steps); a hop
-// is the activation transfer between two stages (the largest, where they differ).
+// is the activation transfer between two stages (one per boundary, where they differ).
 #include "sim/config/config.h"
 #include "sim/stream/stream_config.h"
 

@@ -84,6 +84,17 @@ TEST(StreamConfig, Batch) {
             "s.yaml:6:33: batch.fixed_fraction: must be a number in [0, 1] (got '1.5')");
 }
 
+TEST(StreamConfig, HopsPerBoundary) {
+  const StreamConfig s = *parse(kBase + "  transfer: [0.1ms, 0.3ms]\n").stream;
+  EXPECT_EQ(s.hop(0), 100'000);
+  EXPECT_EQ(s.hop(1), 300'000);
+  EXPECT_EQ(s.total_hops(), 400'000);
+  EXPECT_EQ(parse(kBase + "  transfer: 0.2ms\n").stream->total_hops(), 400'000);
+  EXPECT_EQ(error_of([&] { parse(kBase + "  transfer: [0.1ms]\n"); }),
+            "s.yaml:6:13: times.transfer: has 1 values but 3 stages have 2 boundaries (give one value, or one per "
+            "boundary)");
+}
+
 TEST(StreamConfig, BatchTable) {
   const StreamConfig s = *parse(kBase + "batch: {max: 3, time_model: table, factors: [1, 1.5, 1.75]}\n").stream;
   EXPECT_EQ(batch_time(s, 0, 3), 3'500'000);  // 2 ms x 1.75

@@ -209,6 +209,17 @@ TEST(StreamTheory, DeterministicTandemFedByPoisson) {
   }
 }
 
+// Hops per boundary: one item alone takes every stage and every hop (2 + 0.1 + 3 + 0.7 + 1 ms).
+TEST(StreamTheory, HopsPerBoundaryAddToTheLatency) {
+  StreamConfig c = test::stream({test::ms(2), test::ms(3), test::ms(1)}, 100, 5);
+  c.hops = {test::ms(0.1), test::ms(0.7)};
+  c.max_outstanding = 1;
+  const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
+  EXPECT_EQ(m.latency.max, test::ms(6.8));
+  EXPECT_EQ(m.latency.p50, test::ms(6.8));
+  EXPECT_EQ(m.unloaded_latency, test::ms(6.8));
+}
+
 // Fixed arrivals slower than every stage: no queue, every latency the unloaded one.
 TEST(StreamTheory, FixedArrivalsBelowCapacity) {
   StreamConfig c = stream({ms(2), ms(3), ms(1)}, 1000, 10);
