@@ -2,6 +2,7 @@
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -20,6 +21,13 @@
 #include "sim/report/svg_heatmap.h"
 #include "sim/simulation.h"
 #include "sim/size_estimate.h"
+#include "sim/replications.h"
+#include "sim/report/replication_report.h"
+#include "sim/report/stream_report.h"
+#include "sim/stream/stream_engine.h"
+#include "sim/stream/stream_metrics.h"
+#include "sim/stream/stream_model_times.h"
+#include "sim/stream/stream_timeline.h"
 #include "schedules/order_csv.h"
 #include "schedules/registry.h"
 
@@ -66,10 +74,53 @@ void check_simulation_fits(const SimulationConfig& c, const std::string& max_mem
              "--max-memory");
 }
 
+// schedule: stream (issue 15): the streaming engine and its own reports.
+int simulate_stream(const SimulateOptions& o, const SimulationConfig& config) {
+  if (!o.order_csv.empty()) throw InputError("--order-csv: " + config.source + " is a stream (forward only), which has no training order to export");
+  if (o.with_ops) throw InputError("--with-ops: " + config.source + " is a stream; --trace has every item's ops");
+  const StreamConfig c = config.model ? stream_with_model_times(config) : *config.stream;
+  // An open loop's arrivals run to twice the measured items, plus 1,000 (stream_engine.cpp).
+  const std::int64_t records = (c.arrivals ? 2 : 1) * (c.warmup_items + c.items + 1000) * c.stages;
+  // Six times per item and stage, doubled for the timeline a report may draw.
+  SimulationSize size;
+  size.compute_ops = records;
+  size.bytes = kSimulationFixedBytes + records * static_cast<std::int64_t>(6 * sizeof(TimeNs)) * 2;
+  check_fits(size, memory_budget(o.max_memory.empty() ? 0 : parse_bytes(o.max_memory, "--max-memory")),
+             config.source + ": schedule stream with " + std::to_string(c.warmup_items + c.items) + " items over " +
+                 std::to_string(c.stages) + " stages",
+             "--max-memory");
+  const StreamRun run = run_stream(c);
+  const StreamMetrics m = compute_stream_metrics(c, run);
+  PendingOutputs outputs;
+  if (!o.json.empty()) {
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object();
+    write_stream_json_fields(w, config.source, c, m);
+    w.end_object();
+    outputs.add(o.json, json + "\n");
+  }
+  const bool draws = !o.trace.empty() || !o.svg.empty() || o.timeline;
+  const Timeline tl = draws ? stream_timeline(run) : Timeline{};
+  if (!o.trace.empty()) outputs.add(o.trace, render_trace({{&tl, "ppsim stream"}}));
+  if (!o.svg.empty())
+    outputs.add(o.svg, render_stream_svg(tl, run, "stream P=" + std::to_string(c.stages) + " items=" + std::to_string(run.items())));
+  std::string text;
+  if (!o.quiet) text = render_stream_text_report(config.source, c, m);
+  if (o.timeline) {
+    text += '\n';
+    text += render_ascii_timeline(tl, o.width > 0 ? o.width : terminal_width());
+  }
+  outputs.commit();
+  std::cout << text;
+  return 0;
+}
+
 int simulate(const SimulateOptions& o) {
   const SimulationConfig config = o.config.empty()
                                       ? parse_config(embedded_default_example(), "<embedded default example>", ".")
                                       : load_config(o.config);
+  if (config.stream) return simulate_stream(o, config);
   check_simulation_fits(config, o.max_memory);
   const SimulationResult r = run_simulation(config);
   RunInfo info = describe_run(config, r.schedule, r.times_source);
@@ -80,6 +131,13 @@ int simulate(const SimulateOptions& o) {
   }
   info.model = r.model_metrics;
 
+  // jitter / straggler: seeded replays of the same DAG (sim/replications.h).
+  std::optional<ReplicationResult> replays;
+  std::optional<ReplicationSpec> study = config.replication;
+  if (study && study->jitter.distribution == Distribution::Profile)
+    study->kind_spread = profile_spreads(load_profile(config.model->profile));
+  if (study) replays = run_replications(r.dag, *study);
+
   // Everything is rendered before anything is written: no partial outputs on failure.
   PendingOutputs outputs;
   if (!o.json.empty()) {
@@ -87,6 +145,7 @@ int simulate(const SimulateOptions& o) {
     JsonWriter w(json);
     w.begin_object();
     write_json_report_fields(w, info, r.timeline, r.metrics);
+    if (replays) write_replication_json(w, *r.dag.table, *study, *replays);
     if (o.with_ops) write_timeline_fields(w, r.timeline);
     w.end_object();
     outputs.add(o.json, json + "\n");
@@ -96,6 +155,7 @@ int simulate(const SimulateOptions& o) {
   if (!o.order_csv.empty()) outputs.add(o.order_csv, write_order_csv(r.schedule));
   std::string text;
   if (!o.quiet) text = render_text_report(info, r.timeline, r.metrics);
+  if (!o.quiet && replays) text += render_replication_text(*r.dag.table, *study, *replays);
   // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "\n" + a temporary string.
   if (o.timeline) {
     text += '\n';
@@ -128,6 +188,16 @@ int run_simulate(int argc, char** argv) {
       "times: {forward, backward_input, backward_weight, transfer, overlap_f_b} or model: with hardware, profile, "
       "micro_batch_size, sequence_length, dtype, recompute, partition, memory_limit, efficiency, link; zb-auto also "
       "in_flight_limit and w_stash_fraction (README, docs/schedules.md).\n\n"
+      "Streams (schedule: stream; docs/streams.md): stages, items, warmup_items, max_outstanding (closed loop), "
+      "queue_capacity (one value or one per stage; blocking after service), arrivals: {interval, process: poisson | "
+      "fixed} (open loop), times: {forward (per stage), transfer} or model: with the cost-model keys, jitter: "
+      "{distribution: deterministic | exponential | normal | lognormal | gamma, cv}, seed, batch: {max, time_model: "
+      "linear (fixed_fraction) | table (factors)}. The report gives throughput, latency percentiles, per-stage "
+      "utilization, queues and blocking, Little's law, the bottleneck and the in-flight count that saturates it.\n\n"
+      "Jitter on a training schedule: jitter: {distribution (also profile: each op from the calibration profile's "
+      "spread), cv}, replications (default 100), straggler: {rank, "
+      "slowdown}, seed. The report adds the makespan's mean, p50 and p99 against the deterministic makespan, and the "
+      "ranks and ops whose variability cost the most on the replays' critical paths.\n\n"
       "3D parallelism (with model:; docs/cost-model.md): tensor_parallel (t GPUs per layer, default 1), "
       "sequence_parallel (true with t > 1), data_parallel (d replicas, default 1), zero (0-3: shard optimizer state, "
       "+ gradients, + parameters over d), global_batch_size (sequences per step: microbatches = global_batch_size / "
@@ -139,7 +209,8 @@ int run_simulate(int argc, char** argv) {
       "  sequence_parallel: true\n  data_parallel: 2\n  zero: 1\n\nschedules:\n";
   for (const ScheduleKind& k : schedule_kinds()) caption += "  " + std::string(k.name) + std::string(18 - std::string(k.name).size(), ' ') + k.summary + "\n";
   caption += "  zb-auto           the zero-bubble automatic schedule: a search over orders for the given op times (in_flight_limit)\n"
-             "  custom            per-rank orders from a PyTorch pipeline-order CSV (order_csv)\n\noptions";
+             "  custom            per-rank orders from a PyTorch pipeline-order CSV (order_csv)\n"
+             "  stream            forward-only streaming/inference: items through stages, queues, latency percentiles\n\noptions";
   po::options_description desc(caption);
   desc.add_options()
       ("help,h", "show this help")

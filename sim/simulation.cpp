@@ -84,6 +84,9 @@ SimulationResult run_simulation(Schedule schedule, OpCosts costs, const MetricsO
 }
 
 SimulationResult run_simulation(const SimulationConfig& config) {
+  if (config.stream)
+    throw InputError(config.source + ": schedule: stream is a streaming pipeline, which 'ppsim simulate' runs; this "
+                     "command takes a training schedule");
   // Op costs depend on where stages live, not on the order: a zb-auto search needs them first.
   const Schedule layout = layout_schedule(config);
   ScheduleSearch search;

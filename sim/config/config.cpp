@@ -147,12 +147,80 @@ void check_parallelism(const YamlMap& root, const ModelConfig& m, int ranks) {
                             "(the distributed optimizer) with stages > 1");
 }
 
+// jitter:, straggler:, replications: and seed: on a training schedule; absent without jitter or straggler.
+std::optional<ReplicationSpec> read_replication(const YamlMap& root, int ranks) {
+  if (!root.has("jitter") && !root.has("straggler")) {
+    for (const char* k : {"replications", "seed"})
+      if (root.has(k)) root.value(k).fail("needs 'jitter:' or 'straggler:' (it configures their replays)");
+    return std::nullopt;
+  }
+  ReplicationSpec r;
+  if (root.has("jitter")) r.jitter = read_jitter(root.sub("jitter"));
+  if (r.jitter.distribution == Distribution::Profile && !root.has("profile"))
+    root.sub("jitter").value("distribution").fail("profile samples each op from the calibration profile's spread: "
+                                                  "it needs 'profile:' (with 'model:')");
+  if (root.has("straggler")) {
+    const YamlMap s = root.sub("straggler");
+    s.only({"rank", "slowdown"});
+    r.straggler = Straggler{s.integer("rank", 0, ranks - 1), s.positive_number("slowdown")};
+  }
+  // Deterministic times replay the same way every time: one replication is all there is.
+  r.replications = root.integer_or("replications", r.jitter.deterministic() ? 1 : 100, 1, 1'000'000);
+  if (root.has("seed")) r.seed = static_cast<std::uint64_t>(root.integer<std::int64_t>("seed", 0));
+  return r;
+}
+
+// The training keys a stream config refuses: every top-level key but the ones both share.
+constexpr const char* kTrainingOnlyKeys[] = {
+    "microbatches", "chunks", "order_csv", "model", "hardware", "profile", "profile_statistic", "micro_batch_size",
+    "sequence_length", "dtype", "recompute", "partition", "memory_limit", "efficiency", "link", "in_flight_limit",
+    "w_stash_fraction", "tensor_parallel", "sequence_parallel", "data_parallel", "zero", "global_batch_size",
+    "placement", "grad_reduce_overlap"};
+
+// The model keys a stream takes in place of `times:` (one item = one micro-batch, forward only).
+bool stream_model_key(const std::string& k) {
+  for (const char* m : {"model", "hardware", "profile", "profile_statistic", "micro_batch_size", "sequence_length",
+                        "dtype", "partition", "efficiency", "link"})
+    if (k == m) return true;
+  return false;
+}
+
+SimulationConfig read_stream(const YamlMap& root, const YamlDoc& doc, const std::string& base_dir) {
+  const bool model = root.has("model");
+  for (const char* k : kTrainingOnlyKeys)
+    if (root.has(k) && !(model && stream_model_key(k)))
+      root.value(k).fail("is a training key; schedule: stream takes stages, items, warmup_items, max_outstanding, "
+                         "queue_capacity, arrivals, times (forward, transfer) or model: with its cost-model keys, jitter, seed and batch");
+  if (root.has("times") && root.value("times").is_map())
+    for (const char* k : {"backward_input", "backward_weight", "overlap_f_b"})
+      if (root.sub("times").has(k))
+        root.sub("times").value(k).fail("is a training op; a stream runs forward only (times: forward, transfer)");
+  SimulationConfig c;
+  c.source = doc.display;
+  c.base_dir = base_dir;
+  c.schedule = "stream";
+  if (model) {
+    if (root.has("times"))
+      root.value("model").fail("give either 'times:' (explicit per-stage times) or 'model:' (times from the cost "
+                               "model), not both");
+    c.model = read_model_keys(root, doc.display, base_dir);
+  }
+  c.stream = read_stream_config(root, model);
+  c.ranks = c.stream->stages;
+  return c;
+}
+
 SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   const YamlMap root(doc);
+  if (root.has("schedule") && root.value("schedule").is_text("stream")) return read_stream(root, doc, base_dir);
+  for (const char* k : stream_only_keys())
+    if (root.has(k))
+      root.value(k).fail("is only used with schedule: stream (schedule is " + root.text_or("schedule", "not given") + ")");
   root.only({"schedule", "stages", "microbatches", "chunks", "times", "order_csv", "model", "hardware", "profile",
              "profile_statistic", "micro_batch_size", "sequence_length", "dtype", "recompute", "partition",
              "memory_limit", "efficiency", "link", "in_flight_limit", "w_stash_fraction", "tensor_parallel",
-             "sequence_parallel", "data_parallel", "zero", "global_batch_size", "placement", "grad_reduce_overlap"});
+             "sequence_parallel", "data_parallel", "zero", "global_batch_size", "placement", "grad_reduce_overlap",
+             "jitter", "replications", "straggler", "seed"});
   SimulationConfig c;
   c.source = doc.display;
   c.base_dir = base_dir;
@@ -160,10 +228,12 @@ SimulationConfig read_config(const YamlDoc& doc, const std::string& base_dir) {
   for (const ScheduleKind& k : schedule_kinds()) schedules.push_back(k.name);
   schedules.push_back("zb-auto");
   schedules.push_back("custom");
+  schedules.push_back("stream");
   c.schedule = root.choice("schedule", schedules);
   c.ranks = root.integer("stages", 1, kMaxCount);
   if (!root.has("global_batch_size")) c.microbatches = root.integer("microbatches", 1, kMaxCount);
   c.chunks = root.integer_or("chunks", c.chunks, 1, kMaxCount);
+  c.replication = read_replication(root, c.ranks);
 
   if (c.schedule == "zb-auto") {
     if (c.chunks != 1) root.value("chunks").fail("schedule zb-auto runs one stage per rank: chunks must be 1 (got " + std::to_string(c.chunks) + ")");

@@ -45,6 +45,8 @@
 #include "models/model_spec.h"
 #include "models/stage_costs.h"
 #include "base/time.h"
+#include "sim/replication_spec.h"
+#include "sim/stream/stream_config.h"
 
 namespace ppsim {
 
@@ -97,6 +99,11 @@ struct SimulationConfig {
   // one GPU's), which the report says.
   bool parallel_keys_ignored = false;
   std::int64_t global_batch_size = 0;  // sequences per optimizer step; 0 = not given
+  // schedule: stream (issue 15): a forward-only streaming pipeline, run by sim/stream/, not by the
+  // training engine; `ranks` is then its stage count and the training fields stay unset.
+  std::optional<StreamConfig> stream;
+  // jitter / straggler on a training schedule (issue 15): seeded replays of its DAG.
+  std::optional<ReplicationSpec> replication;
 };
 
 // Reads and validates a YAML file.

@@ -65,7 +65,7 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
   };
   EXPECT_EQ(replaced("schedule: zb-h1", "schedule: zb-h3"),
             "s.yaml:1:11: schedule: must be one of gpipe, 1f1b, interleaved-1f1b, looped-bfs, zb-h1, zb-h2, interleaved-zb, "
-            "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom (got 'zb-h3')");
+            "zb-v, dualpipe, dualpipe-v, v-half, v-min, zb-auto, custom, stream (got 'zb-h3')");
   EXPECT_EQ(replaced("stages: 8", "stages: -2"), "s.yaml:2:9: stages: must be a positive integer (got '-2')");
   EXPECT_EQ(replaced("microbatches: 24", "microbatches: 0"), "s.yaml:3:15: microbatches: must be a positive integer (got '0')");
   EXPECT_EQ(replaced("chunks: 1", "chunks: two"), "s.yaml:4:9: chunks: must be a positive integer (got 'two')");
@@ -77,9 +77,10 @@ TEST(Config, ErrorsNameFileLineColumnAndKey) {
             "s.yaml:6:12: times.forward: has 2 values but stages is 8 (give one value, or one per rank)");
   EXPECT_EQ(replaced("chunks: 1", "chunk: 1"),
             "s.yaml:4:1: chunk: unknown key (valid keys: chunks, data_parallel, dtype, efficiency, global_batch_size, "
-            "grad_reduce_overlap, hardware, in_flight_limit, link, memory_limit, micro_batch_size, microbatches, model, "
-            "order_csv, partition, placement, profile, profile_statistic, recompute, schedule, sequence_length, "
-            "sequence_parallel, stages, tensor_parallel, times, w_stash_fraction, zero)");
+            "grad_reduce_overlap, hardware, in_flight_limit, jitter, link, memory_limit, micro_batch_size, microbatches, "
+            "model, order_csv, partition, placement, profile, profile_statistic, recompute, replications, schedule, "
+            "seed, sequence_length, sequence_parallel, stages, straggler, tensor_parallel, times, w_stash_fraction, "
+            "zero)");
   EXPECT_EQ(replaced("  transfer", "  transfers"),
             "s.yaml:9:3: times.transfers: unknown key (valid keys: backward_input, backward_weight, forward, overlap_f_b, "
             "transfer)");
