@@ -271,7 +271,7 @@ namespace {
 TEST(StreamTheory, DeterministicBatchesInAClosedLoop) {
   StreamConfig c = test::stream({test::ms(2)}, 4000, 40);
   c.max_outstanding = 8;
-  c.batch = {4, 0.5};
+  c.batch = {4, 0.5, {}};
   EXPECT_EQ(batch_time(c, 0, 4), test::ms(5));
   EXPECT_EQ(batch_time(c, 0, 1), test::ms(2));
   const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
@@ -301,7 +301,7 @@ TEST(StreamTheory, DeterministicBatchesFromATable) {
 TEST(StreamTheory, DeterministicBatchesThroughTwoStages) {
   StreamConfig c = test::stream({test::ms(4.0 / 3.0), test::ms(2)}, 3000, 30);
   c.max_outstanding = 4;
-  c.batch = {2, 0.5};
+  c.batch = {2, 0.5, {}};
   const StreamMetrics m = compute_stream_metrics(c, run_stream(c));
   EXPECT_NEAR(m.throughput_items_per_s, 2e3 / 3, 1e-3);
   EXPECT_NEAR(m.stages[1].utilization, 1.0, 1e-6);
