@@ -20,9 +20,6 @@ const char* distribution_name(Distribution d);
 struct JitterSpec {
   Distribution distribution = Distribution::Deterministic;
   double cv = 0;  // coefficient of variation (std / mean); exponential: 1
-  // For the report: a cv given to a distribution that takes none (exponential: always 1), which
-  // the key's comment in the contract allows ("where the distribution takes one"). Empty if none.
-  std::string ignored_cv;
   bool deterministic() const { return distribution == Distribution::Deterministic; }
 };
 

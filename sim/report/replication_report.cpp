@@ -44,9 +44,6 @@ std::string render_replication_text(const OpTable& t, const ReplicationSpec& s, 
        << fmt("%.3f", s.kind_spread[0].q90) << " of the median)";
   else if (!s.jitter.deterministic())
     os << " (cv " << fmt("%g", s.jitter.cv) << ")";
-  if (!s.jitter.ignored_cv.empty())
-    os << " [cv " << s.jitter.ignored_cv << " ignored: an exponential time always has cv 1; use lognormal, gamma or "
-       << "normal for another cv]";
   if (s.straggler) os << ", straggler rank " << s.straggler->rank << " x" << fmt("%g", s.straggler->slowdown);
   os << "; " << s.replications << (s.replications == 1 ? " replication" : " replications") << " (seed " << s.seed << ")\n";
   const double det = static_cast<double>(r.deterministic_makespan);

@@ -61,9 +61,6 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   os << "; jitter "
      << distribution_name(c.jitter.distribution);
   if (!c.jitter.deterministic()) os << " (cv " << fmt("%g", c.jitter.cv) << ", seed " << c.seed << ")";
-  if (!c.jitter.ignored_cv.empty())
-    os << " [cv " << c.jitter.ignored_cv << " ignored: an exponential time always has cv 1; use lognormal, gamma or "
-       << "normal for another cv]";
   if (c.batch.max > 1 && c.batch.factors.empty())
     os << "; batches of up to " << c.batch.max << " items, t(b) = t(1) (" << fmt("%g", c.batch.fixed_fraction) << " + "
        << fmt("%g", 1 - c.batch.fixed_fraction) << " b)";
