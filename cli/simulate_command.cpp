@@ -241,6 +241,9 @@ int run_simulate(int argc, char** argv) {
       parse_count_list(lists[1], "M_LIST");
     }
     if (v.count("heatmap-svg") && !v.count("sweep-heatmap")) throw po::error("--heatmap-svg needs --sweep-heatmap");
+    if (v.count("width") && v["width"].as<int>() > kMaxTimelineWidth)
+      throw po::error("--width: at most " + std::to_string(kMaxTimelineWidth) + " columns (got " +
+                      std::to_string(v["width"].as<int>()) + ")");
   };
   if (auto stop = parse_command_line("simulate", argc, argv, desc, hidden, pos, vm, check)) return *stop;
   return run_reporting_errors("simulate", [&] { return simulate(o); });

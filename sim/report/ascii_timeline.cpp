@@ -11,10 +11,10 @@ namespace ppsim {
 int terminal_width() {
   if (const char* c = std::getenv("COLUMNS")) {
     const int w = std::atoi(c);
-    if (w > 20) return w;
+    if (w > 20) return std::min(w, kMaxTimelineWidth);
   }
   winsize ws{};
-  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return std::min<int>(ws.ws_col, kMaxTimelineWidth);
   return 120;
 }
 

@@ -8,9 +8,13 @@
 
 namespace ppsim {
 
+// The widest timeline drawn: each row is a string of `width` characters (fuzz_command_line found
+// `--width 44444448` exhausting memory).
+inline constexpr int kMaxTimelineWidth = 10000;
+
 std::string render_ascii_timeline(const Timeline& timeline, int width);
 
-// The terminal's width (COLUMNS, then the tty), or 120.
+// The terminal's width (COLUMNS, then the tty), or 120; at most kMaxTimelineWidth.
 int terminal_width();
 
 }  // namespace ppsim

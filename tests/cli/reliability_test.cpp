@@ -103,6 +103,18 @@ TEST(Reliability, AFolderGivenAsAFileIsBadInput) {
   fs::remove_all(dir);
 }
 
+// A timeline row is `--width` characters: a huge width was refused only by the allocator
+// (fuzz_command_line). Now a usage error before anything runs; COLUMNS is clamped the same way.
+TEST(Reliability, ATimelineWiderThanTenThousandColumnsIsRefused) {
+  const std::string config = std::string(PPSIM_SOURCE_DIR) + "/examples/1f1b.yaml";
+  const CliRun r = run_ppsim("simulate " + config + " --timeline --width 44444448");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("ppsim simulate: --width: at most 10000 columns (got 44444448)"), std::string::npos) << r.out;
+  const CliRun wide = run_ppsim("simulate " + config + " --timeline", "COLUMNS=44444448");
+  EXPECT_EQ(wide.code, 0) << wide.out;
+  EXPECT_LT(wide.out.size(), 200'000u);  // 4 rank rows of at most 10,000 columns, and the report
+}
+
 TEST(Reliability, HelpListsTheExitCodes) {
   for (const std::string args : {"--help", "simulate --help", "measure --help", "calibrate --help", "compare --help"}) {
     const CliRun r = run_ppsim(args);
