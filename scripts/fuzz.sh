@@ -3,8 +3,9 @@
 # into build-fuzz/ and runs each from its seed corpus. New inputs go to build-fuzz/corpus/, crashers
 # to build-fuzz/crashes/; copy a crasher into tests/fuzz/regressions/<harness>/ to keep it as a test.
 #   scripts/fuzz.sh                        each harness for about 20 seconds (what CI runs): a fixed
-#                                          number of runs from a fixed seed, so that CI replays the
-#                                          same inputs every time and passes or fails alike
+#                                          number of runs from a fixed seed, so that CI mutates from
+#                                          the same start every time (not bit for bit: coverage that
+#                                          depends on threads and timing still steers it)
 #   scripts/fuzz.sh -runs=1000000          each harness for a million executions
 #   FUZZ_HARNESSES="profile" scripts/fuzz.sh -max_total_time=60
 #   PPSIM_FUZZ_WITH_TESTS=1 scripts/fuzz.sh   first run the end-to-end tests under the sanitizers
