@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <new>
@@ -121,7 +122,8 @@ int run_reporting_errors(const std::string& command, const std::function<int()>&
   }
 }
 
-std::vector<int> parse_gpu_list(const std::string& text, const std::string& flag) {
+std::vector<int> parse_number_list(const std::string& text, int min,
+                                   const std::function<std::string(const std::string& item)>& bad) {
   std::vector<int> out;
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -129,11 +131,17 @@ std::vector<int> parse_gpu_list(const std::string& text, const std::string& flag
     const std::string item = text.substr(pos, comma - pos);
     bool ok = !item.empty() && item.size() <= 6;
     for (char c : item) ok = ok && c >= '0' && c <= '9';
-    if (!ok) throw po::error(flag + ": '" + item + "' is not a GPU number (expected e.g. " + flag + " 0,1,2,3)");
+    if (!ok || std::stoi(item) < min) throw po::error(bad(item));
     out.push_back(std::stoi(item));
     pos = comma + 1;
   }
   return out;
+}
+
+std::vector<int> parse_gpu_list(const std::string& text, const std::string& flag) {
+  return parse_number_list(text, 0, [&](const std::string& item) {
+    return flag + ": '" + item + "' is not a GPU number (expected e.g. " + flag + " 0,1,2,3)";
+  });
 }
 
 }  // namespace ppsim::cli

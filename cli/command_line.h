@@ -31,6 +31,11 @@ std::optional<int> parse_command_line(const std::string& command, int argc, char
 int run_reporting_errors(const std::string& command, const std::function<int()>& body);
 
 // "0,1,3" -> {0, 1, 3}: GPU numbers for --gpus; throws po::error naming `flag` otherwise.
+// "2,4,8" -> {2, 4, 8}: comma-separated whole numbers of at most 6 digits, each at least `min`;
+// throws po::error with `bad(item)` for an item that is not one.
+std::vector<int> parse_number_list(const std::string& text, int min,
+                                   const std::function<std::string(const std::string& item)>& bad);
+
 std::vector<int> parse_gpu_list(const std::string& text, const std::string& flag = "--gpus");
 
 }  // namespace ppsim::cli

@@ -48,19 +48,9 @@ struct SimulateOptions {
 
 // "2,4,8" -> {2, 4, 8}: a list of counts for --sweep-heatmap; throws po::error otherwise.
 std::vector<int> parse_count_list(const std::string& text, const char* what) {
-  std::vector<int> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', pos), text.size());
-    const std::string item = text.substr(pos, comma - pos);
-    bool ok = !item.empty() && item.size() <= 6;
-    for (char c : item) ok = ok && c >= '0' && c <= '9';
-    if (!ok || std::stoi(item) < 1)
-      throw po::error(std::string("--sweep-heatmap: '") + item + "' in " + what + " is not a count >= 1 (expected e.g. "
-                      "--sweep-heatmap 2,4,8 8,16,32)");
-    out.push_back(std::stoi(item));
-    pos = comma + 1;
-  }
+  std::vector<int> out = parse_number_list(text, 1, [&](const std::string& item) {
+    return "--sweep-heatmap: '" + item + "' in " + what + " is not a count >= 1 (expected e.g. --sweep-heatmap 2,4,8 8,16,32)";
+  });
   if (out.size() > 16) throw po::error(std::string("--sweep-heatmap: ") + what + " has " + std::to_string(out.size()) + " values, at most 16");
   return out;
 }
