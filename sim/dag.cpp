@@ -23,7 +23,6 @@ struct DagBuilder {
   // dense P x P table took 5.9 GB at P = 38,385 (fuzz_command_line, --sweep-heatmap).
   std::vector<std::vector<std::pair<int, int>>> links_from;
   std::vector<std::pair<OpId, OpId>> edges;  // emitted producer by producer
-  std::vector<EdgeKind> kinds;               // beside edges
   std::vector<OpId> transfer_consumer;       // by transfer, in id order
   std::vector<std::pair<OpId, OpId>> joins;  // (input, overlapped F op) added after every other edge
 
@@ -31,10 +30,8 @@ struct DagBuilder {
       : schedule(s), costs(c), op_of(s.stages(), s.microbatches, kNoOp),
         links_from(static_cast<std::size_t>(s.ranks)) {}
 
-  void add_edge(OpId from, OpId to, EdgeKind kind) {
-    edges.emplace_back(from, to);
-    kinds.push_back(kind);
-  }
+  // `kind` documents the edge where it is made; edge_kind() derives it again from the two ops.
+  void add_edge(OpId from, OpId to, [[maybe_unused]] EdgeKind kind) { edges.emplace_back(from, to); }
   void add_compute_ops();
   int link_resource(int src, int dst);
   void feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried);
@@ -138,7 +135,6 @@ void DagBuilder::add_dependencies() {
   OpTable& t = *table;
   const OpId compute_count = t.compute_ops();
   edges.reserve(static_cast<std::size_t>(compute_count) * 2);
-  kinds.reserve(static_cast<std::size_t>(compute_count) * 2);
   transfer_consumer.reserve(compute_count);
   Dag probe;  // only for next_on_rank on the finished compute part of the table
   probe.table = table;
@@ -273,21 +269,41 @@ Dag DagBuilder::finish() {
     throw InputError("the op times add up to " + std::to_string(static_cast<double>(total) * 1e-9) +
                      " s, more than a simulation's clock holds (2^62 ns, about 146 years): check the times' units");
   Dag dag;
-  dag.graph = DagGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), kinds.begin(), n);
-  dag.in_degree.assign(n, 0);
-  for (const auto& e : edges) ++dag.in_degree[e.second];
+  dag.graph = DagGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), n);
   dag.table = std::move(table);
-  for (OpId v = 0; v < dag.table->compute_ops(); ++v)
-    if (const OpId next = dag.next_on_rank(v); next != kNoOp) ++dag.in_degree[next];
   return dag;
 }
 
 }  // namespace
 
+EdgeKind edge_kind(const OpTable& t, OpId from, OpId to) {
+  if (t.is_step(from) || t.is_step(to)) return EdgeKind::Step;
+  const Op& u = t.ops[from];
+  const Op& w = t.ops[to];
+  if (u.is_transfer) {
+    const bool gradient = u.kind != ActionKind::F;
+    if (gradient && w.kind == ActionKind::F) return EdgeKind::Join;
+    return gradient ? EdgeKind::Gradient : EdgeKind::Activation;
+  }
+  if (w.is_transfer) return w.kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Gradient;
+  if (u.kind == ActionKind::F) return w.kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Stash;
+  return w.kind == ActionKind::W ? EdgeKind::Stash : EdgeKind::Gradient;
+}
+
+void in_degrees(const Dag& dag, std::vector<OpId>& out) {
+  const OpTable& t = *dag.table;
+  out.assign(t.ops.size(), 0);
+  // Program order: every compute op but each rank's first waits for the one before it.
+  for (int r = 0; r < t.ranks; ++r)
+    for (OpId v = t.rank_begin[r] + 1; v < t.rank_begin[r + 1]; ++v) out[v] = 1;
+  for (OpId target : dag.graph.m_forward.m_column) ++out[target];
+}
+
 void check_acyclic(const Dag& dag) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
-  std::vector<OpId> pending(dag.in_degree);
+  std::vector<OpId> pending;
+  in_degrees(dag, pending);
   std::vector<OpId> ready;
   ready.reserve(1024);
   for (OpId v = 0; v < n; ++v)

@@ -2,9 +2,10 @@
 // The schedule as a dependency DAG: one node per action and per transfer. Two kinds of dependency:
 // - each rank's program order (an op waits for the one before it on its rank), implicit: compute
 //   ops are numbered rank by rank in order, so op v's order successor is v + 1 on the same rank;
-// - data and stash edges, stored as a Boost.Graph compressed sparse row graph labelled with what
-//   they carry: an activation (F of a stage feeds F of the next), a gradient (the backward runs the
-//   chain in reverse) or a stash (the stage's own F before its backward, B before its W);
+// - data and stash edges, stored as a Boost.Graph compressed sparse row graph. What an edge carries
+//   (an activation: F of a stage feeds F of the next; a gradient: the backward runs the chain in
+//   reverse; a stash: the stage's own F before its backward, B before its W) follows from the ops at
+//   its two ends, so it is not stored (edge_kind);
 // - joins: an overlapped unit (F&B) is its F op, which takes the unit's whole time, then its
 //   backward op, which takes none; the F op also waits for the backward's inputs.
 // Data that crosses ranks goes through a transfer node on the directional link. A model-driven run
@@ -32,14 +33,14 @@ enum class EdgeKind : std::uint8_t {
 };
 
 // Out-edges only: the hot paths walk forward; the rare backward questions (who blocks a deadlocked
-// op) scan the edge list instead of doubling the graph's size.
-using DagGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, EdgeKind,
+// op) scan the edge list instead of doubling the graph's size. No edge property: edge_kind derives
+// it, which keeps the graph at 4 bytes per edge (issue 13: bytes per op are time per op).
+using DagGraph = boost::compressed_sparse_row_graph<boost::directedS, boost::no_property, boost::no_property,
                                                     boost::no_property, OpId, OpId>;
 
 struct Dag {
   std::shared_ptr<OpTable> table;
-  DagGraph graph;               // data and stash edges
-  std::vector<OpId> in_degree;  // every input of an op: its order predecessor and its in-edges
+  DagGraph graph;  // data, stash, join and training-step edges
 
   // The op after v on v's rank, or kNoOp (v is a transfer or its rank's last op).
   OpId next_on_rank(OpId v) const {
@@ -55,6 +56,15 @@ struct Dag {
     for (auto e : boost::make_iterator_range(boost::out_edges(v, graph))) f(boost::target(e, graph));
   }
 };
+
+// What the edge from op `from` to op `to` of the DAG carries, from the two ops alone: an edge
+// touching a training-step op is Step; one from a transfer is what the transfer carries, or Join
+// when a gradient goes to an F op (the overlapped unit waiting for its backward half's input); one
+// between compute ops is Activation (F to F), Stash (F to its backward, B to its W) or Gradient.
+EdgeKind edge_kind(const OpTable& table, OpId from, OpId to);
+
+// Every op's number of inputs (its order predecessor and its in-edges), into `out` (resized).
+void in_degrees(const Dag& dag, std::vector<OpId>& out);
 
 // Builds the DAG, with training-step ops when `step` is not empty. The schedule must have passed
 // validate_schedule. A cycle (deadlock) is found by the first topological pass over it: simulate()

@@ -14,7 +14,7 @@ Dataflow::Dataflow(const Dag& dag) {
   for (OpId u = 0; u < compute_ops_; ++u) {
     output_begin_[u] = static_cast<std::uint32_t>(by_producer_.size());
     for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
-      const EdgeKind kind = g[e];
+      const EdgeKind kind = edge_kind(t, u, boost::target(e, g));
       if (kind == EdgeKind::Stash || kind == EdgeKind::Join || kind == EdgeKind::Step) continue;
       Handoff h;
       h.producer = u;
@@ -23,7 +23,7 @@ Dataflow::Dataflow(const Dag& dag) {
       if (t.ops[w].is_transfer) {
         h.transfer = w;
         for (auto x : boost::make_iterator_range(boost::out_edges(w, g)))  // the one consumer (not a join)
-          if (g[x] != EdgeKind::Join) h.consumer = boost::target(x, g);
+          if (edge_kind(t, w, boost::target(x, g)) != EdgeKind::Join) h.consumer = boost::target(x, g);
         of_transfer_[w - compute_ops_] = static_cast<std::uint32_t>(by_producer_.size());
       } else {
         h.consumer = w;

@@ -12,71 +12,85 @@ namespace {
 // carries transfers from one rank only, in that rank's program order, which is also the order they
 // become ready (a rank's ops end in time order): first come, first served is program order. So the
 // replay is a topological pass that follows each rank's cursor, never sorting events by time, and
-// touches memory near the cursors (cache-friendly at any pipeline size).
+// touches memory near the cursors.
+//
+// The hot loop works on raw arrays (the op table's, the graph's rows and the timeline's) so that a
+// store into the timeline never makes the compiler reload where the arrays are.
 class Replay {
  public:
-  Replay(const Dag& dag, std::span<const TimeNs> durations)
-      : dag_(dag),
-        durations_(durations),
-        t_(*dag.table),
-        pending_(dag.in_degree),
-        link_free_(t_.resources.size(), 0),
-        last_on_link_(t_.resources.size(), kNoOp),
-        cursor_(t_.rank_begin.begin(), t_.rank_begin.end() - 1),
+  Replay(const Dag& dag, std::span<const TimeNs> durations, Timeline& out, ReplayBuffers& b)
+      : dag_(dag), t_(*dag.table), tl_(out), b_(b),
+        ops_(t_.ops.data()),
+        rowstart_(dag.graph.m_forward.m_rowstart.data()),
+        column_(dag.graph.m_forward.m_column.data()),
+        durations_(durations.empty() ? nullptr : durations.data()),
         compute_ops_(t_.compute_ops()),
         pipeline_ops_(t_.pipeline_ops()) {
+    const std::size_t n = t_.ops.size();
     tl_.table = dag.table;
     tl_.source = "simulated";
-    tl_.start.assign(t_.ops.size(), 0);  // an op's start collects its inputs' arrivals until it runs
-    tl_.end.assign(t_.ops.size(), 0);
-    tl_.cause.assign(t_.ops.size(), kNoOp);
-    ready_ranks_.reserve(t_.ranks);
+    tl_.start.assign(n, 0);  // an op's start collects its inputs' arrivals until it runs
+    tl_.end.assign(n, 0);
+    tl_.cause.assign(n, kNoOp);
+    in_degrees(dag, b_.pending);
+    b_.link_free.assign(t_.resources.size(), 0);
+    b_.last_on_link.assign(t_.resources.size(), kNoOp);
+    b_.cursor.assign(t_.rank_begin.begin(), t_.rank_begin.end() - 1);
+    b_.ready_ranks.clear();
+    b_.ready_ranks.reserve(t_.ranks);
+    b_.ready_steps.clear();
+    start_ = tl_.start.data();
+    end_ = tl_.end.data();
+    cause_ = tl_.cause.data();
+    pending_ = b_.pending.data();
   }
 
-  Timeline run() {
+  void run() {
     std::size_t finished = 0;
     for (OpId v = pipeline_ops_; v < t_.ops.size(); ++v)
-      if (pending_[v] == 0) ready_steps_.push_back(v);
+      if (pending_[v] == 0) b_.ready_steps.push_back(v);
     finished += run_ready_steps();
+    const OpId* rank_begin = t_.rank_begin.data();
+    OpId* cursor = b_.cursor.data();
     for (int r = t_.ranks - 1; r >= 0; --r)
-      if (cursor_[r] < t_.rank_begin[r + 1] && pending_[cursor_[r]] == 0) ready_ranks_.push_back(r);
-    while (!ready_ranks_.empty()) {
-      const int r = ready_ranks_.back();
-      ready_ranks_.pop_back();
-      const OpId end = t_.rank_begin[r + 1];
-      for (OpId v = cursor_[r]; v < end && pending_[v] == 0; v = cursor_[r]) {
-        cursor_[r] = v + 1;
-        finished += run_op(v);
-        finished += run_ready_steps();
+      if (cursor[r] < rank_begin[r + 1] && pending_[cursor[r]] == 0) b_.ready_ranks.push_back(r);
+    while (!b_.ready_ranks.empty()) {
+      const int r = b_.ready_ranks.back();
+      b_.ready_ranks.pop_back();
+      const OpId end = rank_begin[r + 1];
+      for (OpId v = cursor[r]; v < end && pending_[v] == 0; v = cursor[r]) {
+        cursor[r] = v + 1;
+        finished += run_op(v, v + 1 < end ? v + 1 : kNoOp);
+        if (!b_.ready_steps.empty()) finished += run_ready_steps();
       }
     }
     // A topological pass that stops early: the dependencies form a cycle.
-    if (finished != t_.ops.size()) report_deadlock(dag_, pending_);
-    return std::move(tl_);
+    if (finished != t_.ops.size()) report_deadlock(dag_, b_.pending);
   }
 
  private:
   // Runs compute op v (all its inputs are in) and the transfers it starts; returns the ops done.
-  std::size_t run_op(OpId v) {
-    tl_.end[v] = tl_.start[v] + duration(v);
+  std::size_t run_op(OpId v, OpId next) {
+    const TimeNs done_at = end_[v] = start_[v] + duration(v);
     std::size_t done = 1;
-    if (const OpId next = dag_.next_on_rank(v); next != kNoOp) arrive(next, tl_.end[v], v);
-    for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) {
-      const OpId w = boost::target(e, dag_.graph);
+    if (next != kNoOp) arrive(next, done_at, v);
+    for (OpId k = rowstart_[v], e = rowstart_[v + 1]; k < e; ++k) {
+      const OpId w = column_[k];
       if (w < compute_ops_ || w >= pipeline_ops_) {  // compute ops first in the table, transfers, step ops
-        arrive(w, tl_.end[v], v);
+        arrive(w, done_at, v);
         continue;
       }
       // A transfer starts when its data is ready and its link is free, in the link's FIFO order.
-      const int link = t_.ops[w].resource;
-      const bool waited = link_free_[link] > tl_.end[v];
-      tl_.start[w] = waited ? link_free_[link] : tl_.end[v];
-      tl_.cause[w] = waited ? last_on_link_[link] : v;
-      tl_.end[w] = link_free_[link] = tl_.start[w] + duration(w);
-      last_on_link_[link] = w;
+      const int link = ops_[w].resource;
+      TimeNs& link_free = b_.link_free[link];
+      const bool waited = link_free > done_at;
+      start_[w] = waited ? link_free : done_at;
+      cause_[w] = waited ? b_.last_on_link[link] : v;
+      const TimeNs arrived = end_[w] = link_free = start_[w] + duration(w);
+      b_.last_on_link[link] = w;
       pending_[w] = 0;
       ++done;
-      for (auto x : boost::make_iterator_range(boost::out_edges(w, dag_.graph))) arrive(boost::target(x, dag_.graph), tl_.end[w], w);
+      for (OpId x = rowstart_[w], xe = rowstart_[w + 1]; x < xe; ++x) arrive(column_[x], arrived, w);
     }
     return done;
   }
@@ -85,59 +99,76 @@ class Replay {
   // channel's order is an input), so they need no resource bookkeeping.
   std::size_t run_ready_steps() {
     std::size_t done = 0;
-    while (!ready_steps_.empty()) {
-      const OpId v = ready_steps_.back();
-      ready_steps_.pop_back();
-      tl_.end[v] = tl_.start[v] + duration(v);
+    while (!b_.ready_steps.empty()) {
+      const OpId v = b_.ready_steps.back();
+      b_.ready_steps.pop_back();
+      const TimeNs done_at = end_[v] = start_[v] + duration(v);
       ++done;
-      for (auto e : boost::make_iterator_range(boost::out_edges(v, dag_.graph))) arrive(boost::target(e, dag_.graph), tl_.end[v], v);
+      for (OpId k = rowstart_[v], e = rowstart_[v + 1]; k < e; ++k) arrive(column_[k], done_at, v);
     }
     return done;
   }
 
-  // An input of op w (compute or training step) arrives at `when` from op `from`; w's start is the latest arrival, and
-  // its cause that input. On a tie the op before w on its rank is the cause: a rank that was busy
-  // until then did not wait for the data.
+  // An input of op w (compute or training step) arrives at `when` from op `from`; w's start is the
+  // latest arrival, and its cause that input. On a tie the op before w on its rank is the cause: a
+  // rank that was busy until then did not wait for the data.
   void arrive(OpId w, TimeNs when, OpId from) {
     const bool order_input = from + 1 == w && from < compute_ops_;
-    if (when > tl_.start[w] || tl_.cause[w] == kNoOp || (when == tl_.start[w] && order_input)) {
-      tl_.start[w] = std::max(tl_.start[w], when);
-      tl_.cause[w] = from;
+    if (when > start_[w] || cause_[w] == kNoOp || (when == start_[w] && order_input)) {
+      start_[w] = std::max(start_[w], when);
+      cause_[w] = from;
     }
     if (--pending_[w] == 0) {
       if (w >= pipeline_ops_) {
-        ready_steps_.push_back(w);
+        b_.ready_steps.push_back(w);
         return;
       }
-      const int r = t_.ops[w].resource;
-      if (cursor_[r] == w) ready_ranks_.push_back(r);
+      const int r = ops_[w].resource;
+      if (b_.cursor[r] == w) b_.ready_ranks.push_back(r);
     }
   }
 
-  TimeNs duration(OpId v) const { return durations_.empty() ? t_.ops[v].duration : durations_[v]; }
+  TimeNs duration(OpId v) const { return durations_ ? durations_[v] : ops_[v].duration; }
 
   const Dag& dag_;
-  std::span<const TimeNs> durations_;  // empty: the op table's
   const OpTable& t_;
-  Timeline tl_;
-  std::vector<OpId> pending_;          // inputs not yet arrived, per op
-  std::vector<TimeNs> link_free_;      // per resource (links only): when the link is next free
-  std::vector<OpId> last_on_link_;     // the transfer that last used each link
-  std::vector<OpId> cursor_;           // per rank: its next op
-  std::vector<int> ready_ranks_;       // ranks whose cursor op has all its inputs
-  std::vector<OpId> ready_steps_;      // training-step ops whose inputs are all in, not yet run
+  Timeline& tl_;
+  ReplayBuffers& b_;
+  const Op* ops_;
+  const OpId* rowstart_;
+  const OpId* column_;
+  const TimeNs* durations_;  // null: the op table's
+  TimeNs* start_ = nullptr;
+  TimeNs* end_ = nullptr;
+  OpId* cause_ = nullptr;
+  OpId* pending_ = nullptr;
   OpId compute_ops_, pipeline_ops_;
 };
 
 }  // namespace
 
-Timeline simulate(const Dag& dag) { return Replay(dag, {}).run(); }
+void simulate_into(const Dag& dag, std::span<const TimeNs> durations, Timeline& out, ReplayBuffers& buffers) {
+  if (!durations.empty() && durations.size() != dag.table->ops.size())
+    throw std::invalid_argument("simulate: " + std::to_string(durations.size()) + " durations for " +
+                                std::to_string(dag.table->ops.size()) + " ops");
+  Replay(dag, durations, out, buffers).run();
+}
+
+Timeline simulate(const Dag& dag) {
+  Timeline tl;
+  ReplayBuffers buffers;
+  simulate_into(dag, {}, tl, buffers);
+  return tl;
+}
 
 Timeline simulate(const Dag& dag, std::span<const TimeNs> durations) {
   if (durations.size() != dag.table->ops.size())
     throw std::invalid_argument("simulate: " + std::to_string(durations.size()) + " durations for " +
                                 std::to_string(dag.table->ops.size()) + " ops");
-  return Replay(dag, durations).run();
+  Timeline tl;
+  ReplayBuffers buffers;
+  simulate_into(dag, durations, tl, buffers);
+  return tl;
 }
 
 }  // namespace ppsim
