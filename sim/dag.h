@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "schedules/action_index.h"
 #include "schedules/schedule.h"
 #include "sim/op_costs.h"
 #include "sim/timeline.h"
@@ -66,10 +67,28 @@ EdgeKind edge_kind(const OpTable& table, OpId from, OpId to);
 // Every op's number of inputs (its order predecessor and its in-edges), into `out` (resized).
 void in_degrees(const Dag& dag, std::vector<OpId>& out);
 
+// The DAG builder's working memory. Kept between builds (sim/simulator.h), a build no larger than
+// the last allocates nothing.
+struct DagBuildBuffers {
+  ActionTable<OpId> op_of;                                     // where each action landed
+  std::vector<std::vector<std::pair<int, int>>> links_from;    // per sending rank: (dst, link resource)
+  std::vector<std::pair<OpId, OpId>> edges;                    // (from, to), producer by producer
+  std::vector<OpId> transfer_consumer;                         // by transfer, in id order
+  std::vector<std::pair<OpId, OpId>> joins;                    // (input, overlapped F op)
+  std::vector<OpId> insert_at;                                 // the graph's rows being filled
+  std::vector<OpId> deferred, final_backward;                  // training step, per rank
+  std::vector<char> gathered;
+};
+
 // Builds the DAG, with training-step ops when `step` is not empty. The schedule must have passed
 // validate_schedule. A cycle (deadlock) is found by the first topological pass over it: simulate()
 // or check_acyclic().
 Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step = {});
+
+// The same into `out`, reusing its memory (its op table too, when nothing else shares it) and
+// `buffers`'.
+void build_dag_into(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step, Dag& out,
+                    DagBuildBuffers& buffers);
 
 // Throws DeadlockError when the dependencies form a cycle, naming the op each rank is blocked at
 // and what it waits for (Kahn's algorithm: linear, never hangs).

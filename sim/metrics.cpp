@@ -56,7 +56,8 @@ void measure_span(const Timeline& tl, Metrics& m) {
 
 // Step 2: one rank's busy time, idle breakdown and in-flight micro-batch chunks (Little's law).
 RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const MetricsOptions& options,
-                         std::vector<TimeNs>& item_start) {
+                         MetricsBuffers& buffers) {
+  std::vector<TimeNs>& item_start = buffers.item_start;
   const OpTable& t = *tl.table;
   const double T = static_cast<double>(m.makespan_ns);
   const bool have_bytes = !options.activation_bytes_per_stage.empty();
@@ -70,7 +71,10 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
   }
   rm.first_start_ns = tl.start[b] - m.start_ns;
   rm.last_end_ns = tl.end[e - 1] - m.start_ns;
-  std::vector<std::pair<TimeNs, std::int64_t>> starts, ends;
+  std::vector<std::pair<TimeNs, std::int64_t>>& starts = buffers.starts;
+  std::vector<std::pair<TimeNs, std::int64_t>>& ends = buffers.ends;
+  starts.clear();
+  ends.clear();
   starts.reserve(e - b);
   ends.reserve(e - b);
   __int128 residence = 0;
@@ -134,10 +138,10 @@ void summarize_ranks(const OpTable& t, Metrics& m) {
 }
 
 // Step 4: each directional link's transfers, busy time and queueing.
-std::vector<LinkMetrics> link_metrics(const Timeline& tl) {
+void link_metrics(const Timeline& tl, std::vector<LinkMetrics>& links, std::vector<int>& link_index) {
   const OpTable& t = *tl.table;
-  std::vector<LinkMetrics> links;
-  std::vector<int> link_index(t.resources.size(), -1);
+  links.clear();
+  link_index.assign(t.resources.size(), -1);
   for (std::size_t r = 0; r < t.resources.size(); ++r) {
     if (!t.resources[r].is_link()) continue;
     link_index[r] = static_cast<int>(links.size());
@@ -152,17 +156,19 @@ std::vector<LinkMetrics> link_metrics(const Timeline& tl) {
         t.ops[tl.cause[v]].resource == op.resource)
       ++lm.queued_transfers;
   }
-  return links;
 }
 
 // Step 5: from the last-ending op back through the ops that released each one (simulated runs).
-CriticalPath critical_path(const Timeline& tl) {
+void critical_path(const Timeline& tl, CriticalPath& path) {
   const OpTable& t = *tl.table;
-  CriticalPath path;
-  if (tl.cause.empty()) return path;
+  if (tl.cause.empty()) return;
   OpId v = 0;
+  TimeNs latest = tl.end[0];  // kept in a register: re-reading end[v] made a loop-carried load
   for (OpId u = 1; u < t.ops.size(); ++u)
-    if (tl.end[u] > tl.end[v]) v = u;
+    if (tl.end[u] > latest) {
+      latest = tl.end[u];
+      v = u;
+    }
   while (v != kNoOp) {
     path.ops.push_back(v);
     const TimeNs d = tl.end[v] - tl.start[v];
@@ -170,7 +176,6 @@ CriticalPath critical_path(const Timeline& tl) {
     v = tl.cause[v];
   }
   std::reverse(path.ops.begin(), path.ops.end());
-  return path;
 }
 
 // Step 6: the training step's ops per rank, and what of them the pipeline did not hide: the part
@@ -202,17 +207,33 @@ void training_step(const Timeline& tl, Metrics& m) {
 
 }  // namespace
 
-Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
+void compute_metrics_into(const Timeline& tl, const MetricsOptions& options, Metrics& m, MetricsBuffers& buffers) {
   const OpTable& t = *tl.table;
-  Metrics m;
-  if (t.ops.empty()) return m;
+  // Every figure back to its default, the vectors' memory kept.
+  std::vector<RankMetrics> ranks = std::move(m.ranks);
+  std::vector<LinkMetrics> links = std::move(m.links);
+  std::vector<OpId> path = std::move(m.critical_path.ops);
+  m = Metrics{};
+  ranks.clear();
+  path.clear();
+  m.ranks = std::move(ranks);
+  m.links = std::move(links);
+  m.links.clear();
+  m.critical_path.ops = std::move(path);
+  if (t.ops.empty()) return;
   measure_span(tl, m);
-  std::vector<TimeNs> item_start(static_cast<std::size_t>(t.stages) * t.microbatches, 0);
-  for (int r = 0; r < t.ranks; ++r) m.ranks.push_back(rank_metrics(tl, r, m, options, item_start));
+  buffers.item_start.assign(static_cast<std::size_t>(t.stages) * t.microbatches, 0);
+  for (int r = 0; r < t.ranks; ++r) m.ranks.push_back(rank_metrics(tl, r, m, options, buffers));
   summarize_ranks(t, m);
-  m.links = link_metrics(tl);
-  m.critical_path = critical_path(tl);
+  link_metrics(tl, m.links, buffers.link_index);
+  critical_path(tl, m.critical_path);
   training_step(tl, m);
+}
+
+Metrics compute_metrics(const Timeline& tl, const MetricsOptions& options) {
+  Metrics m;
+  MetricsBuffers buffers;
+  compute_metrics_into(tl, options, m, buffers);
   return m;
 }
 

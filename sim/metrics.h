@@ -2,6 +2,7 @@
 // Every figure ppsim reports, computed from a timeline alone (simulated or measured), so the two are
 // measured with the same code. The definitions are in docs/metrics.md.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "sim/timeline.h"
@@ -69,5 +70,17 @@ struct MetricsOptions {
 };
 
 Metrics compute_metrics(const Timeline& timeline, const MetricsOptions& options = {});
+
+// compute_metrics' working memory. Kept between calls with the same `out` (sim/simulator.h), the
+// metrics of a run no larger than the last allocate nothing.
+struct MetricsBuffers {
+  std::vector<TimeNs> item_start;                          // per (stage, micro-batch): its F's start
+  std::vector<std::pair<TimeNs, std::int64_t>> starts, ends;  // one rank's items: (instant, bytes)
+  std::vector<int> link_index;                             // resource -> index in Metrics::links
+};
+
+// The same into `out`, reusing its vectors' memory and `buffers`'.
+void compute_metrics_into(const Timeline& timeline, const MetricsOptions& options, Metrics& out,
+                          MetricsBuffers& buffers);
 
 }  // namespace ppsim

@@ -16,8 +16,15 @@ struct Replay {
   std::vector<OpId> path;
 };
 
-Replay replay(const Dag& dag, std::span<const TimeNs> durations) {
-  const Timeline tl = simulate(dag, durations);
+// A replay's timeline and working memory, reused from one replication to the next.
+struct ReplayMemory {
+  Timeline timeline;
+  ReplayBuffers buffers;
+};
+
+Replay replay(const Dag& dag, std::span<const TimeNs> durations, ReplayMemory& memory) {
+  simulate_into(dag, durations, memory.timeline, memory.buffers);
+  const Timeline& tl = memory.timeline;
   const OpTable& t = *dag.table;
   Replay r;
   OpId last = 0;
@@ -65,7 +72,10 @@ ReplicationResult run_replications(const Dag& dag, const ReplicationSpec& spec, 
         mean[v] = static_cast<TimeNs>(std::llround(static_cast<double>(nominal[v]) * spec.straggler->slowdown));
 
   ReplicationResult res;
-  res.deterministic_makespan = replay(dag, nominal).makespan;
+  {
+    ReplayMemory memory;
+    res.deterministic_makespan = replay(dag, nominal, memory).makespan;
+  }
   const int R = spec.replications;
   res.makespans.assign(R, 0);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -73,13 +83,14 @@ ReplicationResult run_replications(const Dag& dag, const ReplicationSpec& spec, 
   std::vector<Partial> partial(threads);
   auto work = [&](int w) {
     std::vector<TimeNs> drawn(n);
+    ReplayMemory memory;
     Partial& p = partial[w];
     p.op_excess.assign(n, 0);
     for (int r = w; r < R; r += threads) {
       OpTimeSampler sampler(spec.jitter, spec.seed, static_cast<std::uint64_t>(r));
       for (std::size_t v = 0; v < n; ++v)
         drawn[v] = v < t.compute_ops() ? sampler.draw(mean[v], spec.kind_spread[static_cast<int>(t.ops[v].kind)]) : mean[v];
-      const Replay rep = replay(dag, drawn);
+      const Replay rep = replay(dag, drawn, memory);
       res.makespans[r] = rep.makespan;
       for (OpId v : rep.path) p.op_excess[v] += drawn[v] - nominal[v];
     }

@@ -1,0 +1,26 @@
+#include "sim/simulator.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace ppsim {
+
+const Metrics& Simulator::run(const Schedule& schedule, const OpCosts& costs, const MetricsOptions& options,
+                              const TrainingStepCosts& step) {
+  timeline_.table.reset();  // the op table is rebuilt in place once nothing else shares it
+  build_dag_into(schedule, costs, step, dag_, build_buffers_);
+  simulate_into(dag_, {}, timeline_, replay_buffers_);
+  compute_metrics_into(timeline_, options, metrics_, metrics_buffers_);
+  return metrics_;
+}
+
+const Metrics& Simulator::rerun(std::span<const TimeNs> durations, const MetricsOptions& options) {
+  if (durations.size() != dag_.table->ops.size())
+    throw std::invalid_argument("Simulator::rerun: " + std::to_string(durations.size()) + " durations for " +
+                                std::to_string(dag_.table->ops.size()) + " ops");
+  simulate_into(dag_, durations, timeline_, replay_buffers_);
+  compute_metrics_into(timeline_, options, metrics_, metrics_buffers_);
+  return metrics_;
+}
+
+}  // namespace ppsim
