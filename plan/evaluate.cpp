@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "sim/simulation.h"
+#include "sim/simulator.h"
 
 namespace ppsim {
 namespace {
@@ -79,7 +80,7 @@ struct Outcome {
   const char* skipped = nullptr;
 };
 
-Outcome evaluate_one(const PlanConfig& plan, const Candidate& c, CostCache& cache) {
+Outcome evaluate_one(const PlanConfig& plan, const Candidate& c, CostCache& cache, Simulator& simulator) {
   Outcome o;
   const SimulationConfig config = simulation_config(plan, c);
   Schedule layout;
@@ -101,7 +102,7 @@ Outcome evaluate_one(const PlanConfig& plan, const Candidate& c, CostCache& cach
   // Simulated whatever its memory: a candidate that does not fit still shows what it would take
   // (the Pareto front); simulate itself refuses one whose parameters alone exceed the limit.
   costs.memory_limit_bytes = std::numeric_limits<std::int64_t>::max();
-  const SimulationResult r = run_model_simulation(config, layout, std::move(costs));
+  const SimulationResult r = run_model_simulation(config, layout, std::move(costs), simulator);
   CandidateResult x;
   x.config = c;
   x.iteration_time_ns = r.metrics.iteration_ns;
@@ -131,9 +132,10 @@ Evaluation evaluate_candidates(const PlanConfig& plan, const std::vector<Candida
   std::condition_variable finished;
   std::exception_ptr failure;
   auto work = [&] {
+    Simulator simulator;  // one per thread: its memory is reused from candidate to candidate
     for (std::size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
       try {
-        outcomes[i] = evaluate_one(plan, candidates[i], cache);
+        outcomes[i] = evaluate_one(plan, candidates[i], cache, simulator);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         if (!failure) failure = std::current_exception();

@@ -9,6 +9,7 @@
 #include "schedules/registry.h"
 #include "schedules/validate.h"
 #include "sim/engine.h"
+#include "sim/simulator.h"
 #include "sim/zb_auto.h"
 #include "base/error.h"
 #include "base/input_file.h"
@@ -101,18 +102,45 @@ SimulationResult run_simulation(const SimulationConfig& config) {
   return run_model_simulation(config, layout, build_model_costs(*config.model, layout));
 }
 
-SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts mc) {
+namespace {
+
+// run_model_simulation's steps around the simulation itself, which `simulate` runs: with fresh
+// memory (every output of `ppsim simulate`) or in a reused Simulator (ppsim plan).
+template <class Simulate>
+SimulationResult model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts mc,
+                                  Simulate&& simulate) {
   ScheduleSearch search;
   OpCosts costs = mc.op_costs(layout.rank_of_stage);
   Schedule s = config.schedule == "zb-auto" ? make_schedule(config, &costs, &search) : layout;
   const std::vector<RankMemory> memory = place_memory(mc, s.rank_of_stage, config.source);
   const TrainingStepCosts step = mc.step_costs(s.rank_of_stage, s.ranks);
-  SimulationResult r = run_simulation(std::move(s), std::move(costs), metrics_options(mc), step);
+  SimulationResult r = simulate(std::move(s), std::move(costs), metrics_options(mc), step);
   r.times_source = "the cost model";
   r.search = search;
   r.model_metrics = compute_model_metrics(r.metrics, mc, memory, config.microbatches);
   r.model_costs = std::move(mc);
   return r;
+}
+
+}  // namespace
+
+SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts mc) {
+  return model_simulation(config, layout, std::move(mc),
+                          [](Schedule s, OpCosts costs, const MetricsOptions& options, const TrainingStepCosts& step) {
+                            return run_simulation(std::move(s), std::move(costs), options, step);
+                          });
+}
+
+SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts mc,
+                                      Simulator& simulator) {
+  return model_simulation(config, layout, std::move(mc),
+                          [&](Schedule s, OpCosts costs, const MetricsOptions& options, const TrainingStepCosts& step) {
+                            SimulationResult r;
+                            r.metrics = simulator.run(s, costs, options, step);
+                            r.schedule = std::move(s);
+                            r.costs = std::move(costs);
+                            return r;
+                          });
 }
 
 RunInfo describe_run(const SimulationConfig& c, const Schedule& s, const std::string& times_source) {

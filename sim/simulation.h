@@ -12,6 +12,7 @@
 #include "sim/model_metrics.h"
 #include "sim/op_costs.h"
 #include "sim/report/run_info.h"
+#include "sim/simulator.h"
 #include "sim/timeline.h"
 
 namespace ppsim {
@@ -55,6 +56,11 @@ SimulationResult run_simulation(const SimulationConfig& config);
 // the cost model built for it (build_model_costs): what run_simulation(config) does after those
 // two, so a caller that reuses cost models (ppsim plan) gets the very same run.
 SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts costs);
+
+// The same run in `simulator`'s reused memory (ppsim plan simulates thousands of candidates): the
+// result's metrics are the same; its `dag` and `timeline` stay empty (they are the simulator's).
+SimulationResult run_model_simulation(const SimulationConfig& config, const Schedule& layout, ModelCosts costs,
+                                      Simulator& simulator);
 
 // What the reports say about a run of this config and schedule, whose op times came from
 // `times_source`.
