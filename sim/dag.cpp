@@ -1,5 +1,6 @@
 #include "sim/dag.h"
 
+#include <algorithm>
 #include <cassert>
 #include <sstream>
 #include <stdexcept>
@@ -21,28 +22,42 @@ struct DagBuilder {
   OpTable& table_;
   DagBuildBuffers& b;
   ActionTable<OpId>& op_of;
+  // The graph's rows, written directly: pipeline edges come producer by producer in id order (the
+  // compute ops, then the transfers), so they need no sorting and no edge list.
+  std::vector<OpId>& rowstart;
+  std::vector<OpId>& column;
+  std::size_t edge_bound = 0;  // at most this many pipeline edges (from add_compute_ops)
 
-  DagBuilder(const Schedule& s, const OpCosts& c, OpTable& table, DagBuildBuffers& buffers)
-      : schedule(s), costs(c), table_(table), b(buffers), op_of(buffers.op_of) {
+  DagBuilder(const Schedule& s, const OpCosts& c, OpTable& table, DagGraph& graph, DagBuildBuffers& buffers)
+      : schedule(s), costs(c), table_(table), b(buffers), op_of(buffers.op_of),
+        rowstart(graph.m_forward.m_rowstart), column(graph.m_forward.m_column) {
     op_of.reset(s.stages(), s.microbatches, kNoOp);
     // Per sending rank, its links so far as (dst, resource id): a rank sends to a few others, and a
     // dense P x P table took 5.9 GB at P = 38,385 (fuzz_command_line, --sweep-heatmap).
     if (b.links_from.size() < static_cast<std::size_t>(s.ranks)) b.links_from.resize(static_cast<std::size_t>(s.ranks));
     for (int r = 0; r < s.ranks; ++r) b.links_from[static_cast<std::size_t>(r)].clear();
-    b.edges.clear();  // emitted producer by producer
+    b.edges.clear();
     b.transfer_consumer.clear();  // by transfer, in id order
-    b.joins.clear();  // (input, overlapped F op) added after every other edge
+    b.joins.clear();  // (transfer, overlapped F op), in transfer order
+    rowstart.clear();
+    column.clear();
   }
 
-  // `kind` documents the edge where it is made; edge_kind() derives it again from the two ops.
-  void add_edge(OpId from, OpId to, [[maybe_unused]] EdgeKind kind) { b.edges.emplace_back(from, to); }
+  // A pipeline edge from the op whose edges are being written. `kind` documents the edge where it
+  // is made; edge_kind() derives it again from the two ops.
+  void add_edge([[maybe_unused]] OpId from, OpId to, [[maybe_unused]] EdgeKind kind) {
+    assert(rowstart.size() == from + 1);
+    column.push_back(to);
+  }
+  // A training-step edge: any source, merged into the rows by finish().
+  void add_step_edge(OpId from, OpId to) { b.edges.emplace_back(from, to); }
   void add_compute_ops();
   int link_resource(int src, int dst);
   void feed(OpId producer, OpId consumer, TimeNs hop, EdgeKind carried);
   OpId backward_of(int stage, int microbatch) const;
   void add_dependencies();
   void add_training_step(const TrainingStepCosts& step);
-  void finish(DagGraph& graph);
+  void finish();
 };
 
 // Compute ops, rank by rank in program order (so order successors are adjacent ids).
@@ -59,8 +74,19 @@ void DagBuilder::add_compute_ops() {
   t.rank_begin.clear();
   t.step_ops = 0;
   for (int r = 0; r < P; ++r) t.resources.push_back({"rank " + std::to_string(r), r, -1, -1});
-  const std::size_t actions = static_cast<std::size_t>(schedule.action_count());
-  t.ops.reserve(actions + actions * 2 / 3 + 16);
+  // Exact room for the ops and the pipeline edges: each F, B or BW may start one transfer; an F or
+  // B has at most a data and a stash edge, a BW a data edge, a W none; each transfer one edge to
+  // its consumer, and one more into an overlapped unit.
+  std::size_t actions = 0, senders = 0, units = 0;
+  for (const auto& order : schedule.order)
+    for (const Action& a : order) {
+      ++actions;
+      senders += a.kind != ActionKind::W;
+      edge_bound += a.kind == ActionKind::W ? 0 : a.kind == ActionKind::BW ? 1 : 2;
+      units += a.overlapped_with_next;
+    }
+  edge_bound += senders + units;
+  t.ops.reserve(actions + senders);
   t.rank_begin.reserve(P + 1);
   auto duration = [&](const Action& a) -> TimeNs {
     switch (a.kind) {
@@ -137,15 +163,17 @@ OpId DagBuilder::backward_of(int stage, int microbatch) const {
   return b != kNoOp ? b : op_of(stage, microbatch, ActionKind::BW);
 }
 
-// Edges are emitted producer by producer (compute ops in id order, then transfers in id order).
-// Boost's edges_are_sorted constructor was measured slower than its counting sort here
-// (bench: 140 vs 116 ms for 2.6 M ops), so the graph is still built as from unsorted edges.
+// Edges are written producer by producer: the compute ops in id order (each may start one
+// transfer, numbered in the same order), then the transfers in id order. No edge list and no sort:
+// the list and Boost's counting sort out of it took 9 bytes per edge more at the peak.
 void DagBuilder::add_dependencies() {
   OpTable& t = table_;
   const OpId compute_count = t.compute_ops();
-  b.edges.reserve(static_cast<std::size_t>(compute_count) * 2);
+  column.reserve(edge_bound);
+  rowstart.reserve(t.ops.capacity() + 1);
   b.transfer_consumer.reserve(compute_count);
   for (OpId v = 0; v < compute_count; ++v) {
+    rowstart.push_back(static_cast<OpId>(column.size()));
     const OpId next = v + 1 < t.rank_begin[t.ops[v].resource + 1] ? v + 1 : kNoOp;  // on v's rank
     const Op op = t.ops[v];
     const int s = op.stage, m = op.microbatch;
@@ -169,12 +197,16 @@ void DagBuilder::add_dependencies() {
         break;
     }
   }
+  // Each transfer's consumer, then the overlapped unit that also waits for it.
+  std::size_t join = 0;
   for (std::size_t k = 0; k < b.transfer_consumer.size(); ++k) {
     const OpId x = static_cast<OpId>(compute_count + k);
+    rowstart.push_back(static_cast<OpId>(column.size()));
     add_edge(x, b.transfer_consumer[k], t.ops[x].kind == ActionKind::F ? EdgeKind::Activation : EdgeKind::Gradient);
+    for (; join < b.joins.size() && b.joins[join].first == x; ++join) add_edge(x, b.joins[join].second, EdgeKind::Join);
   }
-  for (const auto& [input, unit] : b.joins) add_edge(input, unit, EdgeKind::Join);
-  assert(t.ops.size() < kNoOp);
+  rowstart.push_back(static_cast<OpId>(column.size()));
+  assert(column.size() <= edge_bound);
 }
 
 // Per rank, in the order the ops can run: ZeRO-3 gathers and per-backward reductions interleaved
@@ -210,7 +242,7 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
         t.resources.push_back(res);
       }
       const OpId v = add_op(kind, channel, duration, stage, microbatch);
-      if (previous_collective != kNoOp) add_edge(previous_collective, v, EdgeKind::Step);
+      if (previous_collective != kNoOp) add_step_edge(previous_collective, v);
       previous_collective = v;
       return v;
     };
@@ -227,8 +259,8 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
     auto gather_for = [&](OpId v) {
       if (v >= last || !needs_parameters(v) || gather_time(v) == 0) return;
       const OpId g = collective(StepKind::ParamGather, gather_time(v), t.ops[v].stage, t.ops[v].microbatch);
-      if (v >= first + 2) add_edge(v - 2, g, EdgeKind::Step);
-      add_edge(g, v, EdgeKind::Step);
+      if (v >= first + 2) add_step_edge(v - 2, g);
+      add_step_edge(g, v);
     };
     gather_for(first);
     gather_for(first + 1);
@@ -247,29 +279,28 @@ void DagBuilder::add_training_step(const TrainingStepCosts& step) {
         deferred.push_back(v);
         continue;
       }
-      add_edge(v, collective(StepKind::GradReduce, reduce, s, t.ops[v].microbatch), EdgeKind::Step);
+      add_step_edge(v, collective(StepKind::GradReduce, reduce, s, t.ops[v].microbatch));
     }
     for (OpId v : deferred)
-      add_edge(last - 1, collective(StepKind::GradReduce, step.grad_reduce[t.ops[v].stage], t.ops[v].stage,
-                                    t.ops[v].microbatch),
-               EdgeKind::Step);
+      add_step_edge(last - 1, collective(StepKind::GradReduce, step.grad_reduce[t.ops[v].stage], t.ops[v].stage,
+                                         t.ops[v].microbatch));
     const OpId optimizer = add_op(StepKind::Optimizer, r, step.optimizer[r], t.ops[first].stage, 0);
-    add_edge(last - 1, optimizer, EdgeKind::Step);
-    if (previous_collective != kNoOp) add_edge(previous_collective, optimizer, EdgeKind::Step);
+    add_step_edge(last - 1, optimizer);
+    if (previous_collective != kNoOp) add_step_edge(previous_collective, optimizer);
     std::vector<char>& gathered = b.gathered;
     gathered.assign(t.stages, 0);
     for (OpId v = first; v < last; ++v) {
       const int s = t.ops[v].stage;
       if (gathered[s] || step.param_gather_after_step.empty() || step.param_gather_after_step[s] == 0) continue;
       gathered[s] = 1;
-      add_edge(optimizer, collective(StepKind::ParamGather, step.param_gather_after_step[s], s, 0), EdgeKind::Step);
+      add_step_edge(optimizer, collective(StepKind::ParamGather, step.param_gather_after_step[s], s, 0));
     }
   }
   t.step_ops = static_cast<OpId>(t.ops.size()) - pipeline_end;
   assert(t.ops.size() < kNoOp);
 }
 
-void DagBuilder::finish(DagGraph& graph) {
+void DagBuilder::finish() {
   const std::size_t n = table_.ops.size();
   // Every time the engine and the metrics compute is at most the sum of all op durations: bounding
   // it keeps the int64 ns clock (and sums of busy times) from overflowing on absurd inputs.
@@ -278,17 +309,22 @@ void DagBuilder::finish(DagGraph& graph) {
   if (total > kMaxTotalDurationNs)
     throw InputError("the op times add up to " + std::to_string(static_cast<double>(total) * 1e-9) +
                      " s, more than a simulation's clock holds (2^62 ns, about 146 years): check the times' units");
-  // The graph's rows by a stable counting sort of the edges by source, written into the graph's own
-  // arrays: Boost's constructors and assign functions allocate a fresh graph or a temporary on every
-  // build, and an edge's place among its source's edges decides which input is credited on a tie.
-  std::vector<OpId>& rowstart = graph.m_forward.m_rowstart;
-  std::vector<OpId>& column = graph.m_forward.m_column;
-  rowstart.assign(n + 1, 0);
+  const std::size_t pipeline_edges = column.size();
+  rowstart.resize(n + 1, static_cast<OpId>(pipeline_edges));  // training-step ops: no pipeline edges
+  if (b.edges.empty()) return;
+  // Merge the training-step edges in, each after its source's pipeline edges and in the order they
+  // were made (an edge's place among its source's edges decides which input is credited on a tie).
+  std::vector<OpId>& old = b.insert_at;
+  old.assign(rowstart.begin(), rowstart.end());
+  std::fill(rowstart.begin(), rowstart.end(), 0);
   for (const auto& e : b.edges) ++rowstart[e.first + 1];
-  for (std::size_t v = 0; v < n; ++v) rowstart[v + 1] += rowstart[v];
-  b.insert_at.assign(rowstart.begin(), rowstart.end() - 1);
-  column.resize(b.edges.size());
-  for (const auto& e : b.edges) column[b.insert_at[e.first]++] = e.second;
+  for (std::size_t v = 0; v < n; ++v) rowstart[v + 1] += rowstart[v];  // step edges from ops before v
+  for (std::size_t v = 0; v <= n; ++v) rowstart[v] += old[v];
+  column.resize(pipeline_edges + b.edges.size());
+  for (std::size_t v = n; v-- > 0;)  // backwards: a row only moves up, over rows already moved
+    std::copy_backward(column.begin() + old[v], column.begin() + old[v + 1], column.begin() + rowstart[v] + (old[v + 1] - old[v]));
+  for (std::size_t v = 0; v < n; ++v) old[v] = rowstart[v] + (old[v + 1] - old[v]);  // where v's step edges go
+  for (const auto& e : b.edges) column[old[e.first]++] = e.second;
 }
 
 }  // namespace
@@ -307,19 +343,20 @@ EdgeKind edge_kind(const OpTable& t, OpId from, OpId to) {
   return w.kind == ActionKind::W ? EdgeKind::Stash : EdgeKind::Gradient;
 }
 
-void in_degrees(const Dag& dag, std::vector<OpId>& out) {
+void in_degrees(const Dag& dag, std::vector<InputCount>& out) {
   const OpTable& t = *dag.table;
   out.assign(t.ops.size(), 0);
   // Program order: every compute op but each rank's first waits for the one before it.
   for (int r = 0; r < t.ranks; ++r)
     for (OpId v = t.rank_begin[r] + 1; v < t.rank_begin[r + 1]; ++v) out[v] = 1;
-  for (OpId target : dag.graph.m_forward.m_column) ++out[target];
+  for (OpId target : dag.graph.m_forward.m_column)
+    if (++out[target] == 0) throw std::logic_error("in_degrees: " + describe_op(t, target) + " has over 255 inputs");
 }
 
 void check_acyclic(const Dag& dag) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
-  std::vector<OpId> pending;
+  std::vector<InputCount> pending;
   in_degrees(dag, pending);
   std::vector<OpId> ready;
   ready.reserve(1024);
@@ -337,7 +374,7 @@ void check_acyclic(const Dag& dag) {
   if (done != n) report_deadlock(dag, pending);
 }
 
-void report_deadlock(const Dag& dag, const std::vector<OpId>& pending) {
+void report_deadlock(const Dag& dag, const std::vector<InputCount>& pending) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
   // The first blocked op of each rank and its unmet inputs.
@@ -407,12 +444,12 @@ void build_dag_into(const Schedule& schedule, const OpCosts& costs, const Traini
                                 " ranks, the schedule has " + std::to_string(schedule.ranks));
   // The op table is rebuilt in place unless a timeline or another DAG still shares it.
   if (!out.table || out.table.use_count() != 1) out.table = std::make_shared<OpTable>();
-  DagBuilder b(schedule, costs, *out.table, buffers);
+  DagBuilder b(schedule, costs, *out.table, out.graph, buffers);
   b.add_compute_ops();
   b.add_dependencies();
   if (!step.empty()) b.add_training_step(step);
   assert(out.table->ops.size() < kNoOp);
-  b.finish(out.graph);
+  b.finish();
 }
 
 Dag build_dag(const Schedule& schedule, const OpCosts& costs, const TrainingStepCosts& step) {

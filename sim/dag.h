@@ -64,8 +64,12 @@ struct Dag {
 // between compute ops is Activation (F to F), Stash (F to its backward, B to its W) or Gradient.
 EdgeKind edge_kind(const OpTable& table, OpId from, OpId to);
 
+// An op's number of inputs: its order predecessor, its data or stash input, a join, a ZeRO-3 gather
+// (at most 5). One byte per op: the replay keeps one count per op beside the timeline.
+using InputCount = std::uint8_t;
+
 // Every op's number of inputs (its order predecessor and its in-edges), into `out` (resized).
-void in_degrees(const Dag& dag, std::vector<OpId>& out);
+void in_degrees(const Dag& dag, std::vector<InputCount>& out);
 
 // The DAG builder's working memory. Kept between builds (sim/simulator.h), a build no larger than
 // the last allocates nothing.
@@ -95,7 +99,7 @@ void build_dag_into(const Schedule& schedule, const OpCosts& costs, const Traini
 void check_acyclic(const Dag& dag);
 
 // The DeadlockError for a pass that stopped with `pending` unmet inputs left on some ops.
-[[noreturn]] void report_deadlock(const Dag& dag, const std::vector<OpId>& pending);
+[[noreturn]] void report_deadlock(const Dag& dag, const std::vector<InputCount>& pending);
 
 // "2F0 on rank 1" / "transfer of B3 (stage 4 -> 3) on link 2->1": for messages.
 std::string describe_op(const OpTable& table, OpId id);

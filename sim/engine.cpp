@@ -141,7 +141,7 @@ class Replay {
   TimeNs* start_ = nullptr;
   TimeNs* end_ = nullptr;
   OpId* cause_ = nullptr;
-  OpId* pending_ = nullptr;
+  InputCount* pending_ = nullptr;
   OpId compute_ops_, pipeline_ops_;
 };
 

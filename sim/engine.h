@@ -16,7 +16,7 @@ namespace ppsim {
 // The replay's working memory. Kept between calls (sim/simulator.h, jitter replays), a replay of a
 // DAG no larger than the last allocates nothing.
 struct ReplayBuffers {
-  std::vector<OpId> pending;         // per op: inputs not yet arrived
+  std::vector<InputCount> pending;   // per op: inputs not yet arrived
   std::vector<TimeNs> link_free;     // per resource (links only): when the link is next free
   std::vector<OpId> last_on_link;    // per resource: the transfer that last used the link
   std::vector<OpId> cursor;          // per rank: its next op

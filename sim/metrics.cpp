@@ -69,6 +69,16 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
     rm.bubble_fraction = 1;
     return rm;
   }
+  // The rank's items are (its stages) x (micro-batches): number its stages in order of appearance.
+  std::vector<int>& slot = buffers.stage_slot;
+  std::vector<int>& stages_here = buffers.stages_here;
+  stages_here.clear();
+  for (OpId v = b; v < e; ++v)
+    if (slot[t.ops[v].stage] < 0) {
+      slot[t.ops[v].stage] = static_cast<int>(stages_here.size());
+      stages_here.push_back(t.ops[v].stage);
+    }
+  item_start.assign(stages_here.size() * static_cast<std::size_t>(t.microbatches), 0);
   rm.first_start_ns = tl.start[b] - m.start_ns;
   rm.last_end_ns = tl.end[e - 1] - m.start_ns;
   std::vector<std::pair<TimeNs, std::int64_t>>& starts = buffers.starts;
@@ -93,7 +103,7 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
         rm.idle_other_ns += gap;
     }
     prev_end = std::max(prev_end, tl.end[v]);
-    const std::size_t item = static_cast<std::size_t>(op.stage) * t.microbatches + op.microbatch;
+    const std::size_t item = static_cast<std::size_t>(slot[op.stage]) * t.microbatches + op.microbatch;
     const std::int64_t bytes = have_bytes ? options.activation_bytes_per_stage[op.stage] : 0;
     if (op.kind == ActionKind::F) {
       item_start[item] = tl.start[v];
@@ -103,6 +113,7 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
       residence += tl.end[v] - item_start[item];
     }
   }
+  for (int stage : stages_here) slot[stage] = -1;
   rm.span_ns = rm.last_end_ns - rm.first_start_ns;
   rm.idle_leading_ns = rm.first_start_ns;
   rm.idle_trailing_ns = m.makespan_ns - rm.last_end_ns;
@@ -222,7 +233,7 @@ void compute_metrics_into(const Timeline& tl, const MetricsOptions& options, Met
   m.critical_path.ops = std::move(path);
   if (t.ops.empty()) return;
   measure_span(tl, m);
-  buffers.item_start.assign(static_cast<std::size_t>(t.stages) * t.microbatches, 0);
+  buffers.stage_slot.assign(t.stages, -1);
   for (int r = 0; r < t.ranks; ++r) m.ranks.push_back(rank_metrics(tl, r, m, options, buffers));
   summarize_ranks(t, m);
   link_metrics(tl, m.links, buffers.link_index);

@@ -74,7 +74,9 @@ Metrics compute_metrics(const Timeline& timeline, const MetricsOptions& options 
 // compute_metrics' working memory. Kept between calls with the same `out` (sim/simulator.h), the
 // metrics of a run no larger than the last allocate nothing.
 struct MetricsBuffers {
-  std::vector<TimeNs> item_start;                          // per (stage, micro-batch): its F's start
+  std::vector<TimeNs> item_start;      // one rank's items, per (its stage, micro-batch): the F's start
+  std::vector<int> stage_slot;         // per stage: its place among the rank's stages, or -1
+  std::vector<int> stages_here;        // the rank's stages in order of appearance
   std::vector<std::pair<TimeNs, std::int64_t>> starts, ends;  // one rank's items: (instant, bytes)
   std::vector<int> link_index;                             // resource -> index in Metrics::links
 };

@@ -12,7 +12,7 @@ namespace ppsim::gpu {
 std::vector<OpId> global_issue_order(const Dag& dag) {
   const OpTable& t = *dag.table;
   const std::size_t n = t.ops.size();
-  std::vector<OpId> pending;
+  std::vector<InputCount> pending;
   in_degrees(dag, pending);
   std::vector<TimeNs> ready(n, 0);
   using Item = std::pair<TimeNs, OpId>;  // (as-soon-as-possible start, op id): smallest first

@@ -31,7 +31,7 @@ struct Case {
 // Replays `order` with stream semantics; returns the ops that completed.
 std::size_t replay(const Dag& dag, const std::vector<std::vector<OpId>>& order) {
   const OpTable& t = *dag.table;
-  std::vector<OpId> pending;
+  std::vector<InputCount> pending;
   in_degrees(dag, pending);
   std::vector<std::deque<OpId>> compute(t.ranks), comm(t.ranks);
   for (int r = 0; r < t.ranks; ++r)
