@@ -9,4 +9,6 @@ void keep_freed_memory_for_reuse() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+void return_free_memory_to_system() { malloc_trim(0); }
+
 }  // namespace ppsim

@@ -13,4 +13,9 @@ namespace ppsim {
 // Idempotent; the price is a peak RSS that stays at its high-water mark.
 void keep_freed_memory_for_reuse();
 
+// Hands the pages of freed memory back to the system (glibc's malloc_trim), wherever they lie in the
+// heap: after a large build whose temporaries the next, larger arrays cannot reuse. Walks the
+// heap's free chunks, so it is for the few large steps, not for every small simulation.
+void return_free_memory_to_system();
+
 }  // namespace ppsim
