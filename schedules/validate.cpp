@@ -69,7 +69,8 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
     for (int m = 0; m < M; ++m) {
       const std::int64_t f = position(st, m, ActionKind::F), b = position(st, m, ActionKind::B),
                          w = position(st, m, ActionKind::W), bw = position(st, m, ActionKind::BW);
-      const std::string item = "stage " + std::to_string(st) + " micro-batch " + std::to_string(m);
+      // Built only for a message: a string per (stage, micro-batch) was most of the validation's time.
+      auto item = [&] { return "stage " + std::to_string(st) + " micro-batch " + std::to_string(m); };
       if (st < sch.first_stage(m) || st >= sch.end_stage(m)) {  // another model copy's stage
         for (const std::int64_t p : {f, b, w, bw})
           if (p >= 0)
@@ -81,9 +82,9 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
       if (f < 0) throw InputError(source + ": rank " + std::to_string(r) + " is missing the forward " + std::to_string(st) + "F" + std::to_string(m));
       const bool split = b >= 0 || w >= 0;
       if (split && bw >= 0)
-        fail(r, static_cast<std::size_t>(bw), item + " has both a full backward and a split B/W");
+        fail(r, static_cast<std::size_t>(bw), item() + " has both a full backward and a split B/W");
       if (!split && bw < 0)
-        throw InputError(source + ": rank " + std::to_string(r) + " is missing the backward of " + item +
+        throw InputError(source + ": rank " + std::to_string(r) + " is missing the backward of " + item() +
                          " (" + std::to_string(st) + "B" + std::to_string(m) + ", or " + std::to_string(st) + "I" +
                          std::to_string(m) + " and " + std::to_string(st) + "W" + std::to_string(m) + ")");
       if (split && b < 0)
@@ -93,8 +94,8 @@ void validate_schedule(const Schedule& sch, const std::string& source) {
         throw InputError(source + ": rank " + std::to_string(r) + " has " + std::to_string(st) + "I" + std::to_string(m) +
                          " but is missing its weight-gradient backward " + std::to_string(st) + "W" + std::to_string(m));
       const std::int64_t back = split ? b : bw;
-      if (back < f) fail(r, static_cast<std::size_t>(back), "the backward of " + item + " comes before its forward (position " + std::to_string(f) + ")");
-      if (split && w < b) fail(r, static_cast<std::size_t>(w), "W of " + item + " comes before its B (position " + std::to_string(b) + ")");
+      if (back < f) fail(r, static_cast<std::size_t>(back), "the backward of " + item() + " comes before its forward (position " + std::to_string(f) + ")");
+      if (split && w < b) fail(r, static_cast<std::size_t>(w), "W of " + item() + " comes before its B (position " + std::to_string(b) + ")");
       // Chunk order within a micro-batch on one rank: forward in model order, backward reversed.
       if (st + 1 < sch.end_stage(m) && sch.rank_of_stage[st + 1] == r) {
         const std::int64_t f_next = position(st + 1, m, ActionKind::F);

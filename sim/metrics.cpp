@@ -69,16 +69,11 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
     rm.bubble_fraction = 1;
     return rm;
   }
-  // The rank's items are (its stages) x (micro-batches): number its stages in order of appearance.
+  // The rank's items are (its stages) x (micro-batches): its stages are numbered as they appear.
   std::vector<int>& slot = buffers.stage_slot;
   std::vector<int>& stages_here = buffers.stages_here;
   stages_here.clear();
-  for (OpId v = b; v < e; ++v)
-    if (slot[t.ops[v].stage] < 0) {
-      slot[t.ops[v].stage] = static_cast<int>(stages_here.size());
-      stages_here.push_back(t.ops[v].stage);
-    }
-  item_start.assign(stages_here.size() * static_cast<std::size_t>(t.microbatches), 0);
+  item_start.clear();
   rm.first_start_ns = tl.start[b] - m.start_ns;
   rm.last_end_ns = tl.end[e - 1] - m.start_ns;
   std::vector<std::pair<TimeNs, std::int64_t>>& starts = buffers.starts;
@@ -103,6 +98,11 @@ RankMetrics rank_metrics(const Timeline& tl, int r, const Metrics& m, const Metr
         rm.idle_other_ns += gap;
     }
     prev_end = std::max(prev_end, tl.end[v]);
+    if (slot[op.stage] < 0) {
+      slot[op.stage] = static_cast<int>(stages_here.size());
+      stages_here.push_back(op.stage);
+      item_start.resize(item_start.size() + static_cast<std::size_t>(t.microbatches), 0);
+    }
     const std::size_t item = static_cast<std::size_t>(slot[op.stage]) * t.microbatches + op.microbatch;
     const std::int64_t bytes = have_bytes ? options.activation_bytes_per_stage[op.stage] : 0;
     if (op.kind == ActionKind::F) {
@@ -163,7 +163,7 @@ void link_metrics(const Timeline& tl, std::vector<LinkMetrics>& links, std::vect
     LinkMetrics& lm = links[link_index[op.resource]];
     ++lm.transfers;
     lm.busy_ns += tl.end[v] - tl.start[v];
-    if (!tl.cause.empty() && tl.cause[v] != kNoOp && t.ops[tl.cause[v]].is_transfer &&
+    if (!tl.cause.empty() && tl.cause[v] != kNoOp && t.is_transfer(tl.cause[v]) &&
         t.ops[tl.cause[v]].resource == op.resource)
       ++lm.queued_transfers;
   }

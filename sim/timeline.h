@@ -59,6 +59,8 @@ struct OpTable {
   OpId compute_ops() const { return rank_begin.empty() ? 0 : rank_begin.back(); }
   OpId pipeline_ops() const { return static_cast<OpId>(ops.size()) - step_ops; }  // compute ops and transfers
   bool is_step(OpId v) const { return v >= pipeline_ops(); }
+  // ops[v].is_transfer from v alone (the table's layout), without touching the op.
+  bool is_transfer(OpId v) const { return v >= compute_ops() && v < pipeline_ops(); }
 };
 
 // How reports name compute op v: "F3", "BW2" (+ "@s" with the stage when `with_stage`). An
