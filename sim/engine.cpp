@@ -37,7 +37,6 @@ class Replay {
     b_.last_on_link.assign(t_.resources.size(), kNoOp);
     b_.cursor.assign(t_.rank_begin.begin(), t_.rank_begin.end() - 1);
     b_.ready_ranks.clear();
-    b_.ready_ranks.reserve(t_.ranks);
     b_.ready_steps.clear();
     start_ = tl_.start.data();
     end_ = tl_.end.data();
@@ -52,11 +51,22 @@ class Replay {
     finished += run_ready_steps();
     const OpId* rank_begin = t_.rank_begin.data();
     OpId* cursor = b_.cursor.data();
+    // Each time a rank's next op gets all its inputs, the rank takes a ticket at the back of a
+    // first-come-first-served queue (during its own run too); a ticket runs the rank as far as it
+    // can go, and finds nothing to do if an earlier ticket already did. This order visits
+    // neighbouring ranks in turn, so a hand-off's consumer runs while the producer's writes are
+    // still in the caches: P = 1024 replays twice as fast as with a last-in-first-out stack. The
+    // queue holds a ticket per readiness not yet served (at most one per compute op; 1.5 % of the
+    // ops at P = 1024, M = 4096 ZB-H1).
+    std::vector<int>& tickets = b_.ready_ranks;
     for (int r = t_.ranks - 1; r >= 0; --r)
-      if (cursor[r] < rank_begin[r + 1] && pending_[cursor[r]] == 0) b_.ready_ranks.push_back(r);
-    while (!b_.ready_ranks.empty()) {
-      const int r = b_.ready_ranks.back();
-      b_.ready_ranks.pop_back();
+      if (cursor[r] < rank_begin[r + 1] && pending_[cursor[r]] == 0) tickets.push_back(r);
+    for (std::size_t next = 0; next < tickets.size();) {
+      const int r = tickets[next++];
+      if (next > 4096 && next * 2 > tickets.size()) {  // drop the served tickets
+        tickets.erase(tickets.begin(), tickets.begin() + static_cast<std::ptrdiff_t>(next));
+        next = 0;
+      }
       const OpId end = rank_begin[r + 1];
       for (OpId v = cursor[r]; v < end && pending_[v] == 0; v = cursor[r]) {
         cursor[r] = v + 1;
@@ -110,11 +120,13 @@ class Replay {
   }
 
   // An input of op w (compute or training step) arrives at `when` from op `from`; w's start is the
-  // latest arrival, and its cause that input. On a tie the op before w on its rank is the cause: a
-  // rank that was busy until then did not wait for the data.
+  // latest arrival, and its cause that input. Among inputs that arrive at the same latest instant,
+  // the last one before w on w's own resource is the cause (a rank or channel that was busy until
+  // then did not wait for the data), and otherwise the one with the smallest op id: a rule of the
+  // inputs alone, so the replay may visit ranks in whatever order is fastest.
   void arrive(OpId w, TimeNs when, OpId from) {
-    const bool order_input = from + 1 == w && from < compute_ops_;
-    if (when > start_[w] || cause_[w] == kNoOp || (when == start_[w] && order_input)) {
+    const OpId cause = cause_[w];
+    if (when > start_[w] || cause == kNoOp || (when == start_[w] && credited_before(from, cause, w))) {
       start_[w] = std::max(start_[w], when);
       cause_[w] = from;
     }
@@ -123,10 +135,26 @@ class Replay {
         b_.ready_steps.push_back(w);
         return;
       }
+      // The rank takes a ticket: see run().
       const int r = ops_[w].resource;
       if (b_.cursor[r] == w) b_.ready_ranks.push_back(r);
     }
   }
+
+  bool is_order_input(OpId from, OpId w) const { return from + 1 == w && from < compute_ops_; }
+
+  // Whether input a of op w is credited before input b when both arrive last (the rule above).
+  bool credited_before(OpId a, OpId b, OpId w) const {
+    // The common cases without touching the ops: the op before w on its rank is the last input on
+    // w's own resource (a rank's ops are numbered in program order).
+    if (is_order_input(a, w)) return true;
+    if (is_order_input(b, w)) return false;
+    const int own = ops_[w].resource;
+    const bool a_own = ops_[a].resource == own, b_own = ops_[b].resource == own;
+    if (a_own != b_own) return a_own;
+    return a_own ? a > b : a < b;
+  }
+
 
   TimeNs duration(OpId v) const { return durations_ ? durations_[v] : ops_[v].duration; }
 

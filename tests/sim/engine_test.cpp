@@ -137,6 +137,81 @@ TEST(Engine, DeterministicBitForBit) {
   EXPECT_EQ(a.timeline.end, b.timeline.end);
 }
 
+// Each op's start and cause recomputed from the finished timeline alone, by the definition: an op
+// that is not a transfer starts when its last input ends; its cause is, among the inputs that end
+// then, the last one on its own resource (rank or channel), else the one with the smallest id. A transfer starts when its
+// producer ends or its link frees, whichever is later. The replay's order of visiting ranks must
+// not show through. Uniform times and zero-time transfers make ties everywhere.
+TEST(Engine, StartsAndCausesFollowFromTheInputsAlone) {
+  struct Run {
+    std::string what;
+    SimulationResult r;
+  };
+  std::vector<Run> runs;
+  unsigned seed = 300;
+  for (const auto& sh : kShapes)
+    for (int uniform = 0; uniform < 2; ++uniform) {
+      Schedule s = generate_schedule(sh.kind, {sh.P, sh.M, sh.V});
+      const OpCosts costs = uniform ? uniform_costs(sh.P * sh.V, 100, 100, 100, 0) : random_costs(sh.P * sh.V, seed++, 300);
+      runs.push_back({sh.kind, run_simulation(std::move(s), costs)});
+    }
+  // Where an op has several inputs besides its rank's order: DualPipe's F&B units (an activation
+  // and the backward half's gradient) and a training step (collectives, ZeRO-3 gathers).
+  for (const char* kind : {"dualpipe", "dualpipe-v"}) {
+    Schedule s = generate_schedule(kind, {4, 8, 2});
+    runs.push_back({kind, run_simulation(std::move(s), uniform_costs(8, 100, 100, 100, 0))});
+  }
+  {
+    Schedule s = generate_schedule("1f1b", {4, 8, 1});
+    TrainingStepCosts step;
+    step.grad_reduce.assign(4, 100);
+    step.param_gather_before_pass.assign(4, 100);
+    step.param_gather_after_step.assign(4, 100);
+    step.reduce_every_backward = true;
+    step.optimizer.assign(4, 100);
+    runs.push_back({"1f1b with a ZeRO-3 step", run_simulation(std::move(s), uniform_costs(4, 100, 100, 100, 0), {}, step)});
+  }
+  int ties = 0, ties_without_order = 0;
+  for (const Run& run : runs) {
+    const SimulationResult& r = run.r;
+    const OpTable& t = *r.dag.table;
+    const Timeline& tl = r.timeline;
+    std::vector<std::vector<OpId>> inputs(t.ops.size());
+    for (OpId u = 0; u < t.ops.size(); ++u) r.dag.for_each_successor(u, [&](OpId w) { inputs[w].push_back(u); });
+    for (OpId w = 0; w < t.ops.size(); ++w) {
+      const std::string what = run.what + ": " + describe_op(t, w);
+      if (t.ops[w].is_transfer) {
+        ASSERT_EQ(inputs[w].size(), 1u) << what;
+        EXPECT_GE(tl.start[w], tl.end[inputs[w][0]]) << what;
+        if (tl.cause[w] != inputs[w][0]) {
+          // Only a busy link credits another transfer: the one before it on the link, ending then.
+          ASSERT_NE(tl.cause[w], kNoOp) << what;
+          EXPECT_TRUE(t.ops[tl.cause[w]].is_transfer) << what;
+          EXPECT_EQ(t.ops[tl.cause[w]].resource, t.ops[w].resource) << what;
+          EXPECT_EQ(tl.end[tl.cause[w]], tl.start[w]) << what;
+        }
+        continue;
+      }
+      TimeNs latest = 0;
+      for (OpId u : inputs[w]) latest = std::max(latest, tl.end[u]);
+      EXPECT_EQ(tl.start[w], latest) << what;
+      OpId own = kNoOp, smallest = kNoOp;  // the latest tied input on w's resource; the smallest other
+      int ending_then = 0;
+      for (OpId u : inputs[w]) {
+        if (tl.end[u] != latest) continue;
+        ++ending_then;
+        if (t.ops[u].resource == t.ops[w].resource) own = own == kNoOp ? u : std::max(own, u);
+        else smallest = std::min(smallest, u);
+      }
+      ties += ending_then > 1;
+      ties_without_order += ending_then > 1 && own == kNoOp;
+      EXPECT_EQ(tl.cause[w], own != kNoOp ? own : smallest) << what;
+    }
+  }
+  EXPECT_GT(ties, 100);             // the own resource's precedence was exercised
+  EXPECT_GT(ties_without_order, 0);  // and the smaller id's
+}
+
 TEST(Engine, DeadlockIsReportedWithWaitingOps) {
   // Rank 0 waits for the gradient of micro-batch 0 before sending micro-batch 1 forward, while
   // rank 1 waits for micro-batch 1's forward before sending that gradient.
