@@ -2,6 +2,8 @@
 // M = 4096 (about 2.6 million ops with transfers) end to end in under 0.5 s on one core.
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "bench/allocation_counter.h"
 
 #include "schedules/registry.h"
@@ -10,6 +12,7 @@
 #include "sim/event_queue.h"
 #include "sim/metrics.h"
 #include "sim/op_costs.h"
+#include "sim/simulation.h"
 #include "sim/simulator.h"
 #include "sim/zb_auto.h"
 
@@ -86,6 +89,24 @@ void BM_EndToEndZbH1(benchmark::State& state) {
   set_ops(state, ops);
 }
 BENCHMARK(BM_EndToEndZbH1)->Args({128, 4096})->Args({64, 1024})->Unit(benchmark::kMillisecond);
+
+// Issue 13, target 1: what `ppsim simulate CONFIG -q` does, in process: parse the config, generate
+// and validate the schedule, build the DAG, replay it and measure it (the process adds start-up and
+// the kernel's page faults on fresh memory; docs/performance.md gives both figures).
+void BM_SimulateConfig(benchmark::State& state) {
+  const int P = static_cast<int>(state.range(0)), M = static_cast<int>(state.range(1));
+  const std::string text = "schedule: zb-h1\nstages: " + std::to_string(P) + "\nmicrobatches: " + std::to_string(M) +
+                           "\ntimes:\n  forward: 1.2ms\n  backward_input: 1.1ms\n  backward_weight: 0.6ms\n"
+                           "  transfer: 50us\n";
+  std::int64_t ops = 0;
+  for (auto _ : state) {
+    const SimulationResult r = run_simulation(parse_config(text, "bench", "."));
+    ops = static_cast<std::int64_t>(r.dag.table->ops.size());
+    benchmark::DoNotOptimize(r.metrics.makespan_ns);
+  }
+  set_ops(state, ops);
+}
+BENCHMARK(BM_SimulateConfig)->Args({128, 4096})->Unit(benchmark::kMillisecond);
 
 // Issue 13, target 4: what `plan` and jitter replays do thousands of times. A small pipeline
 // (P = 8, M = 64 ZB-H1: 1,536 compute ops + 896 transfers) simulated in process by a reused

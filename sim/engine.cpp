@@ -36,7 +36,7 @@ class Replay {
     b_.link_free.assign(t_.resources.size(), 0);
     b_.last_on_link.assign(t_.resources.size(), kNoOp);
     b_.cursor.assign(t_.rank_begin.begin(), t_.rank_begin.end() - 1);
-    b_.ready_ranks.clear();
+    b_.tickets.clear();
     b_.ready_steps.clear();
     start_ = tl_.start.data();
     end_ = tl_.end.data();
@@ -56,9 +56,9 @@ class Replay {
     // can go, and finds nothing to do if an earlier ticket already did. This order visits
     // neighbouring ranks in turn, so a hand-off's consumer runs while the producer's writes are
     // still in the caches: P = 1024 replays twice as fast as with a last-in-first-out stack. The
-    // queue holds a ticket per readiness not yet served (at most one per compute op; 1.5 % of the
-    // ops at P = 1024, M = 4096 ZB-H1).
-    std::vector<int>& tickets = b_.ready_ranks;
+    // queue holds a ticket per readiness not yet served: at most one per compute op and one per
+    // rank at the start (its peak was 1.5 % of the ops at P = 1024, M = 4096 ZB-H1).
+    std::vector<int>& tickets = b_.tickets;
     for (int r = t_.ranks - 1; r >= 0; --r)
       if (cursor[r] < rank_begin[r + 1] && pending_[cursor[r]] == 0) tickets.push_back(r);
     for (std::size_t next = 0; next < tickets.size();) {
@@ -137,7 +137,7 @@ class Replay {
       }
       // The rank takes a ticket: see run().
       const int r = ops_[w].resource;
-      if (b_.cursor[r] == w) b_.ready_ranks.push_back(r);
+      if (b_.cursor[r] == w) b_.tickets.push_back(r);
     }
   }
 

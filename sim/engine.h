@@ -20,7 +20,7 @@ struct ReplayBuffers {
   std::vector<TimeNs> link_free;     // per resource (links only): when the link is next free
   std::vector<OpId> last_on_link;    // per resource: the transfer that last used the link
   std::vector<OpId> cursor;          // per rank: its next op
-  std::vector<int> ready_ranks;      // tickets: ranks whose next op got all its inputs, in order
+  std::vector<int> tickets;          // ranks whose next op got all its inputs, in that order
   std::vector<OpId> ready_steps;     // training-step ops whose inputs are all in, not yet run
 };
 
