@@ -313,7 +313,7 @@ void DagBuilder::finish() {
   rowstart.resize(n + 1, static_cast<OpId>(pipeline_edges));  // training-step ops: no pipeline edges
   if (b.edges.empty()) return;
   // Merge the training-step edges in, each after its source's pipeline edges and in the order they
-  // were made (an edge's place among its source's edges decides which input is credited on a tie).
+  // were made.
   std::vector<OpId>& old = b.insert_at;
   old.assign(rowstart.begin(), rowstart.end());
   std::fill(rowstart.begin(), rowstart.end(), 0);

@@ -21,7 +21,8 @@ class Simulator {
   const Metrics& run(const Schedule& schedule, const OpCosts& costs, const MetricsOptions& options = {},
                      const TrainingStepCosts& step = {});
 
-  // Replays the last DAG again with other op durations (one per op), and measures it.
+  // Replays the last DAG again with other op durations (one per op), and measures it. Throws
+  // std::logic_error when no run has built a DAG.
   const Metrics& rerun(std::span<const TimeNs> durations, const MetricsOptions& options = {});
 
   const Dag& dag() const { return dag_; }
@@ -35,6 +36,7 @@ class Simulator {
   ReplayBuffers replay_buffers_;
   Metrics metrics_;
   MetricsBuffers metrics_buffers_;
+  bool built_ = false;  // dag_ is whole (the last run's build succeeded)
 };
 
 }  // namespace ppsim

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "base/error.h"
 #include "sim/dataflow.h"
 #include "sim/engine.h"
 #include "sim/simulator.h"
@@ -77,6 +78,7 @@ void expect_same_metrics(const Metrics& a, const Metrics& b, const std::string& 
 
 TEST(Simulator, ReusedMemoryGivesWhatFreshMemoryGives) {
   Simulator sim;
+  EXPECT_THROW(sim.rerun(std::vector<TimeNs>(3, 1)), std::logic_error);  // nothing built yet
   unsigned seed = 7;
   for (const Case& c : kSequence) {
     const std::string what = std::string(c.kind) + " P=" + std::to_string(c.P) + " M=" + std::to_string(c.M);
@@ -106,6 +108,18 @@ TEST(Simulator, ReusedMemoryGivesWhatFreshMemoryGives) {
     EXPECT_GT(rerun.makespan_ns, fresh.metrics.makespan_ns) << what;
   }
   EXPECT_THROW(sim.rerun(std::vector<TimeNs>(3, 1)), std::invalid_argument);
+}
+
+// A failed build leaves nothing to replay, and the next run starts clean.
+TEST(Simulator, AFailedBuildIsNotReplayed) {
+  Simulator sim;
+  const Schedule s = generate_schedule("1f1b", {2, 4, 1});
+  const TimeNs huge = TimeNs{1} << 60;  // the op times add up past the clock's 2^62 ns
+  EXPECT_THROW(sim.run(s, uniform_costs(2, huge, huge, huge, 0)), InputError);
+  EXPECT_THROW(sim.rerun(std::vector<TimeNs>(3, 1)), std::logic_error);
+  const Metrics& m = sim.run(s, uniform_costs(2, 100, 100, 100, 0));
+  EXPECT_EQ(m.makespan_ns, run_simulation(s, uniform_costs(2, 100, 100, 100, 0)).metrics.makespan_ns);
+  EXPECT_EQ(m.makespan_ns, (4 + 2 - 1) * 300);  // (M + P - 1)(F + B) for 1F1B, no transfers
 }
 
 // The kind of each edge, derived from its two ops, must be what the edge means in the schedule.
