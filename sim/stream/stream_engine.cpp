@@ -76,12 +76,14 @@ class StreamEngine {
     const double gap = c_.arrivals->process == ArrivalProcess::Fixed
                            ? static_cast<double>(c_.arrivals->interval)
                            : arrivals_rng_[0].exponential(static_cast<double>(c_.arrivals->interval));
-    // Items arriving after the measured ones only load the pipeline behind them (first come, first
-    // served: they never delay a measured item); past twice the measured count an over-capacity
-    // run would make them without end, so they stop there.
-    if (run_.items() < 2 * run_.measured_end + 1000)
-      events_.push(now + static_cast<TimeNs>(std::llround(gap)), kArrival * P_);
+    if (run_.items() < item_limit()) events_.push(now + static_cast<TimeNs>(std::llround(gap)), kArrival * P_);
   }
+
+  // Items made after the measured ones only load the pipeline behind them (first come, first
+  // served: they never delay a measured item). An over-capacity run would make them without end:
+  // arrivals faster than the pipeline, or a saturated source whose first stage takes no time (it
+  // made items at one instant forever, fuzz_schedule_yaml), so they stop past this many.
+  std::int64_t item_limit() const { return 2 * run_.measured_end + 1000; }
 
   bool room(int k) const {
     const StageState& s = stage_[k];
@@ -93,6 +95,7 @@ class StreamEngine {
   bool can_admit() const {
     if (c_.max_outstanding && admitted_ - finished_ >= *c_.max_outstanding) return false;
     if (c_.arrivals) return !pending_.empty() && room(0);
+    if (run_.items() >= item_limit()) return false;
     // A saturated source: with no cap and an unbounded queue it feeds stage 0 only when it is empty.
     if (!c_.max_outstanding && c_.queue_capacity[0] == kUnbounded) return stage_[0].occupancy() == 0;
     return room(0);
