@@ -86,6 +86,22 @@ class YamlValue {
   YamlMap map() const;
   std::vector<YamlValue> items() const;  // a list; item i has the path "<path>[i]"
 
+  // One value for all n places, or a list of exactly n: the n values, each read by `read`. A list
+  // of another length fails with "has <k> values but <expected>" (e.g. "stages is 3 (give one
+  // value, or one per stage)").
+  template <class Read>
+  auto one_or_each(std::size_t n, const std::string& expected, Read read) const
+      -> std::vector<decltype(read(std::declval<const YamlValue&>()))> {
+    using T = decltype(read(std::declval<const YamlValue&>()));
+    if (!is_list()) return std::vector<T>(n, read(*this));
+    const std::vector<YamlValue> list = items();
+    if (list.size() != n) fail("has " + std::to_string(list.size()) + " values but " + expected);
+    std::vector<T> out;
+    out.reserve(n);
+    for (const YamlValue& v : list) out.push_back(read(v));
+    return out;
+  }
+
  private:
   friend class YamlMap;  // makes views of its keys on the same document
   static constexpr double kInfinity = std::numeric_limits<double>::infinity();

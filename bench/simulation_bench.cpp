@@ -90,6 +90,12 @@ void BM_EndToEndZbH1(benchmark::State& state) {
 }
 BENCHMARK(BM_EndToEndZbH1)->Args({128, 4096})->Args({64, 1024})->Unit(benchmark::kMillisecond);
 
+// Heap allocations per iteration since the last bench::reset_allocation_stats().
+void set_allocations_per_call(benchmark::State& state) {
+  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
+                                      static_cast<double>(state.iterations());
+}
+
 // Issue 13, target 1: what `ppsim simulate CONFIG -q` does, in process: parse the config, generate
 // and validate the schedule, build the DAG, replay it and measure it (the process adds start-up and
 // the kernel's page faults on fresh memory; docs/performance.md gives both figures).
@@ -121,8 +127,7 @@ void BM_SmallPipelineInProcess(benchmark::State& state) {
   bench::reset_allocation_stats();
   for (auto _ : state) benchmark::DoNotOptimize(sim.run(s, costs).makespan_ns);
   set_ops(state, static_cast<std::int64_t>(sim.dag().table->ops.size()));
-  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
-                                      static_cast<double>(state.iterations());
+  set_allocations_per_call(state);
 }
 BENCHMARK(BM_SmallPipelineInProcess)->Args({8, 64})->Unit(benchmark::kMicrosecond);
 
@@ -136,8 +141,7 @@ void BM_SmallPipelineWithGeneration(benchmark::State& state) {
   bench::reset_allocation_stats();
   for (auto _ : state) benchmark::DoNotOptimize(sim.run(generate_zb_h1({P, M, 1}), costs).makespan_ns);
   set_ops(state, static_cast<std::int64_t>(sim.dag().table->ops.size()));
-  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
-                                      static_cast<double>(state.iterations());
+  set_allocations_per_call(state);
 }
 BENCHMARK(BM_SmallPipelineWithGeneration)->Args({8, 64})->Unit(benchmark::kMicrosecond);
 
@@ -152,8 +156,7 @@ void BM_SmallPipelineRerun(benchmark::State& state) {
   bench::reset_allocation_stats();
   for (auto _ : state) benchmark::DoNotOptimize(sim.rerun(durations).makespan_ns);
   set_ops(state, static_cast<std::int64_t>(durations.size()));
-  state.counters["allocs_per_call"] = static_cast<double>(bench::allocation_stats().allocations) /
-                                      static_cast<double>(state.iterations());
+  set_allocations_per_call(state);
 }
 BENCHMARK(BM_SmallPipelineRerun)->Args({8, 64})->Unit(benchmark::kMicrosecond);
 

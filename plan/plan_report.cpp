@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "base/text_format.h"
 #include "sim/report/json_writer.h"
 
 namespace ppsim {
@@ -10,12 +11,6 @@ namespace {
 std::string gb(std::int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f GB", static_cast<double>(bytes) * 1e-9);
-  return buf;
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
 
@@ -36,9 +31,9 @@ std::string table_row(const std::string& rank, const CandidateResult& r, std::in
                   pad(std::to_string(c.stages), 4) + pad(std::to_string(c.chunks), 4) +
                   pad(std::to_string(c.data_parallel), 5) + pad(std::to_string(c.micro_batch_size), 5) +
                   pad(std::to_string(c.microbatches), 6) + pad(to_string(c.recompute), 11) +
-                  pad(std::to_string(c.zero), 6) + pad(fmt("%.1f ms", static_cast<double>(r.iteration_time_ns) * 1e-6), 11) +
-                  pad(fmt("%.0f", r.tokens_per_s), 11) + pad(fmt("%.1f%%", 100 * r.mfu), 7) +
-                  pad(fmt("%.1f%%", 100 * r.bubble_fraction), 8) + "  " + gb(r.peak_memory_bytes) + " (" +
+                  pad(std::to_string(c.zero), 6) + pad(format_number("%.1f ms", static_cast<double>(r.iteration_time_ns) * 1e-6), 11) +
+                  pad(format_number("%.0f", r.tokens_per_s), 11) + pad(format_number("%.1f%%", 100 * r.mfu), 7) +
+                  pad(format_number("%.1f%%", 100 * r.bubble_fraction), 8) + "  " + gb(r.peak_memory_bytes) + " (" +
                   (r.fits ? gb(limit - r.peak_memory_bytes) + " free" : gb(r.peak_memory_bytes - limit) + " over") + ")";
   return s + "\n";
 }

@@ -25,15 +25,9 @@ std::string name_or_path(const std::string& base_dir, const std::string& v) {
 
 // A scalar (the same on every rank) or a list of exactly `ranks` values.
 std::vector<TimeNs> per_rank(const YamlMap& times, const std::string& key, int ranks) {
-  const YamlValue v = times.value(key);
-  if (!v.is_list()) return std::vector<TimeNs>(ranks, v.duration());
-  const std::vector<YamlValue> items = v.items();
-  if (static_cast<int>(items.size()) != ranks)
-    v.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(ranks) +
-           " (give one value, or one per rank)");
-  std::vector<TimeNs> out;
-  for (const YamlValue& item : items) out.push_back(item.duration());
-  return out;
+  return times.value(key).one_or_each(static_cast<std::size_t>(ranks),
+                                      "stages is " + std::to_string(ranks) + " (give one value, or one per rank)",
+                                      [](const YamlValue& v) { return v.duration(); });
 }
 
 ExplicitTimes read_times(const YamlMap& times, int ranks) {

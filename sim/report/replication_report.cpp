@@ -6,16 +6,12 @@
 #include <numeric>
 #include <sstream>
 
+#include "base/text_format.h"
+
 namespace ppsim {
 namespace {
 
 constexpr std::size_t kTopOps = 5;
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string dur(double ns) { return format_duration(static_cast<TimeNs>(std::llround(ns))); }
 
@@ -40,14 +36,14 @@ std::string render_replication_text(const OpTable& t, const ReplicationSpec& s, 
   std::ostringstream os;
   os << "\njitter: " << distribution_name(s.jitter.distribution);
   if (s.jitter.distribution == Distribution::Profile)
-    os << " (each op from the profile's p10 / median / p90: F " << fmt("%.3f", s.kind_spread[0].q10) << " / 1 / "
-       << fmt("%.3f", s.kind_spread[0].q90) << " of the median)";
+    os << " (each op from the profile's p10 / median / p90: F " << format_number("%.3f", s.kind_spread[0].q10) << " / 1 / "
+       << format_number("%.3f", s.kind_spread[0].q90) << " of the median)";
   else if (!s.jitter.deterministic())
-    os << " (cv " << fmt("%g", s.jitter.cv) << ")";
-  if (s.straggler) os << ", straggler rank " << s.straggler->rank << " x" << fmt("%g", s.straggler->slowdown);
+    os << " (cv " << format_number("%g", s.jitter.cv) << ")";
+  if (s.straggler) os << ", straggler rank " << s.straggler->rank << " x" << format_number("%g", s.straggler->slowdown);
   os << "; " << s.replications << (s.replications == 1 ? " replication" : " replications") << " (seed " << s.seed << ")\n";
   const double det = static_cast<double>(r.deterministic_makespan);
-  os << "makespan            mean " << dur(r.mean_ns) << " (" << fmt("%+.2f", det > 0 ? 100 * (r.mean_ns - det) / det : 0)
+  os << "makespan            mean " << dur(r.mean_ns) << " (" << format_number("%+.2f", det > 0 ? 100 * (r.mean_ns - det) / det : 0)
      << " % over the deterministic " << format_duration(r.deterministic_makespan) << "), p50 " << format_duration(r.p50)
      << ", p99 " << format_duration(r.p99) << ", max " << format_duration(r.max) << "\n";
   os << "what variability costs (mean time each added on the replays' critical paths):\n  ranks:";

@@ -5,16 +5,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "base/text_format.h"
 #include "sim/report/svg_timeline.h"
 
 namespace ppsim {
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string ms(double ns) { return format_duration(static_cast<TimeNs>(std::llround(ns))); }
 
@@ -60,23 +55,23 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   if (c.times_source != "explicit times") os << " (from " << c.times_source << ")";
   os << "; jitter "
      << distribution_name(c.jitter.distribution);
-  if (!c.jitter.deterministic()) os << " (cv " << fmt("%g", c.jitter.cv) << ", seed " << c.seed << ")";
+  if (!c.jitter.deterministic()) os << " (cv " << format_number("%g", c.jitter.cv) << ", seed " << c.seed << ")";
   if (c.batch.max > 1 && c.batch.factors.empty())
-    os << "; batches of up to " << c.batch.max << " items, t(b) = t(1) (" << fmt("%g", c.batch.fixed_fraction) << " + "
-       << fmt("%g", 1 - c.batch.fixed_fraction) << " b)";
+    os << "; batches of up to " << c.batch.max << " items, t(b) = t(1) (" << format_number("%g", c.batch.fixed_fraction) << " + "
+       << format_number("%g", 1 - c.batch.fixed_fraction) << " b)";
   if (c.batch.max > 1 && !c.batch.factors.empty()) {
     os << "; batches of up to " << c.batch.max << " items, t(b) / t(1) = [";
-    for (std::size_t i = 0; i < c.batch.factors.size(); ++i) os << (i ? ", " : "") << fmt("%g", c.batch.factors[i]);
+    for (std::size_t i = 0; i < c.batch.factors.size(); ++i) os << (i ? ", " : "") << format_number("%g", c.batch.factors[i]);
     os << "]";
   }
   os << "\n\n";
 
-  os << "throughput          " << fmt("%.2f", m.throughput_items_per_s) << " items/s\n";
+  os << "throughput          " << format_number("%.2f", m.throughput_items_per_s) << " items/s\n";
   if (!m.stable) {
-    os << "UNSTABLE: arrivals (" << fmt("%.2f", 1e9 / static_cast<double>(c.arrivals->interval))
-       << " items/s) outpace what the pipeline serves (" << fmt("%.2f", m.throughput_items_per_s)
-       << " items/s; offered load of the bottleneck " << fmt("%.3f", m.offered_load) << "): the queue grows by "
-       << fmt("%.2f", m.queue_growth_items_per_s)
+    os << "UNSTABLE: arrivals (" << format_number("%.2f", 1e9 / static_cast<double>(c.arrivals->interval))
+       << " items/s) outpace what the pipeline serves (" << format_number("%.2f", m.throughput_items_per_s)
+       << " items/s; offered load of the bottleneck " << format_number("%.3f", m.offered_load) << "): the queue grows by "
+       << format_number("%.2f", m.queue_growth_items_per_s)
        << " items/s, so latency has no steady value (it grows with the run's length) and none is reported\n";
   } else {
     os << "latency             mean " << ms(m.latency.mean_ns) << ", p50 " << format_duration(m.latency.p50) << ", p90 "
@@ -84,18 +79,18 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
        << format_duration(m.latency.max) << (c.arrivals ? "   (arrival to finish)" : "   (admission to finish)") << "\n";
     if (c.arrivals) {
       os << "first item out      " << format_duration(m.ttff_ns) << " after the first arrival (ttff)\n";
-      os << "offered load        " << fmt("%.3f", m.offered_load) << " of the bottleneck's capacity"
+      os << "offered load        " << format_number("%.3f", m.offered_load) << " of the bottleneck's capacity"
          << (c.batch.max > 1 ? " (in full batches)" : "") << "\n";
     }
   }
   const double lw = little_lambda_w(m, m.latency.mean_ns);
-  os << "in the pipeline     L = " << fmt("%.3f", m.mean_in_system) << " items (time average); lambda*W = "
-     << fmt("%.3f", lw) << " (Little's law";
-  if (m.stable) os << ", differs by " << fmt("%.2f", m.mean_in_system > 0 ? 100 * std::fabs(m.mean_in_system - lw) / m.mean_in_system : 0) << " %";
+  os << "in the pipeline     L = " << format_number("%.3f", m.mean_in_system) << " items (time average); lambda*W = "
+     << format_number("%.3f", lw) << " (Little's law";
+  if (m.stable) os << ", differs by " << format_number("%.2f", m.mean_in_system > 0 ? 100 * std::fabs(m.mean_in_system - lw) / m.mean_in_system : 0) << " %";
   os << ")\n\n";
 
   os << "bottleneck: stage " << m.bottleneck << " (" << format_duration(m.bottleneck_time)
-     << (c.batch.max > 1 ? " per item in full batches" : " per item") << ": at most " << fmt("%.2f", m.bottleneck_time > 0 ? 1e9 / static_cast<double>(m.bottleneck_time) : 0)
+     << (c.batch.max > 1 ? " per item in full batches" : " per item") << ": at most " << format_number("%.2f", m.bottleneck_time > 0 ? 1e9 / static_cast<double>(m.bottleneck_time) : 0)
      << " items/s); one item alone takes " << format_duration(m.unloaded_latency) << " (every stage and hop)\n";
   if (c.batch.max == 1) {
     os << "in flight to saturate the bottleneck: N* = ceil(" << format_duration(m.unloaded_latency) << " / "
@@ -110,11 +105,11 @@ std::string render_stream_text_report(const std::string& source, const StreamCon
   const std::string bound = stream_bound(c, m);
   if (bound == "latency")
     os << "this run is latency-bound: max_outstanding " << *c.max_outstanding << " < N* = " << m.saturating_in_flight
-       << ", so throughput is about N / (sum of the stages) = " << fmt("%.2f", 1e9 * *c.max_outstanding / static_cast<double>(m.unloaded_latency))
+       << ", so throughput is about N / (sum of the stages) = " << format_number("%.2f", 1e9 * *c.max_outstanding / static_cast<double>(m.unloaded_latency))
        << " items/s and the bottleneck idles\n";
   else if (bound == "arrivals")
     os << "this run is arrival-bound: the arrivals set the rate; the bottleneck is busy "
-       << fmt("%.1f", 100 * m.stages[m.bottleneck].utilization) << " % of the time\n";
+       << format_number("%.1f", 100 * m.stages[m.bottleneck].utilization) << " % of the time\n";
   else
     os << "this run is throughput-bound: the slowest stage (stage " << m.bottleneck << ") sets the rate\n";
 

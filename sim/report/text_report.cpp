@@ -5,16 +5,12 @@
 #include <map>
 #include <sstream>
 
+#include "base/text_format.h"
+
 namespace ppsim {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string pct(double v) { return fmt("%.2f %%", v * 100); }
+std::string pct(double v) { return format_number("%.2f %%", v * 100); }
 
 }  // namespace
 
@@ -45,10 +41,10 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
        << "   data-parallel collectives not hidden under the pipeline\n";
     os << "  optimizer         " << format_duration(m.exposed_optimizer_ns) << "  " << share(m.exposed_optimizer_ns) << "\n";
   }
-  os << "throughput          " << fmt("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s"
+  os << "throughput          " << format_number("%.3f", m.throughput_microbatches_per_s) << " micro-batches/s"
      << (m.has_training_step ? " (pipeline)" : "");
   if (info.model)
-    os << ", " << fmt("%.0f", info.model->tokens_per_s) << " tokens/s, " << fmt("%.2f", info.model->samples_per_s)
+    os << ", " << format_number("%.0f", info.model->tokens_per_s) << " tokens/s, " << format_number("%.2f", info.model->samples_per_s)
        << " samples/s, MFU " << pct(info.model->mfu) << ", HFU " << pct(info.model->hfu) << " over "
        << info.model->gpus << (info.model->gpus == 1 ? " GPU" : " GPUs");
   os << "\n";
@@ -84,7 +80,7 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
     os << line;
   }
   os << "Little's law per rank: L (time-average in flight, from the timeline) vs lambda*W (arrival rate x mean residence): "
-     << (worst_little < 1e-6 ? "holds" : "DIFFERS") << ", largest |L - lambda*W| = " << fmt("%.3g", worst_little) << "\n";
+     << (worst_little < 1e-6 ? "holds" : "DIFFERS") << ", largest |L - lambda*W| = " << format_number("%.3g", worst_little) << "\n";
   if (m.has_training_step) {
     os << "training step per rank: data-parallel channel busy / optimizer / step end:";
     for (const auto& r : m.ranks)
@@ -102,17 +98,17 @@ std::string render_text_report(const RunInfo& info, const Timeline& tl, const Me
   for (const auto& r : m.ranks) any_bytes = any_bytes || r.peak_activation_bytes > 0;
   if (any_bytes && !info.model) {
     os << "peak activation memory per rank (GiB):";
-    for (const auto& r : m.ranks) os << ' ' << fmt("%.2f", static_cast<double>(r.peak_activation_bytes) / (1024.0 * 1024 * 1024));
+    for (const auto& r : m.ranks) os << ' ' << format_number("%.2f", static_cast<double>(r.peak_activation_bytes) / (1024.0 * 1024 * 1024));
     os << "\n";
   }
   if (info.model) {
     const double GiB = 1024.0 * 1024 * 1024;
-    os << "\nmemory per GPU (limit " << fmt("%.2f", info.model->memory_limit_bytes / GiB) << " GiB), in GiB:\n";
+    os << "\nmemory per GPU (limit " << format_number("%.2f", info.model->memory_limit_bytes / GiB) << " GiB), in GiB:\n";
     std::snprintf(line, sizeof line, "%5s %7s %11s %10s %10s %12s %10s  %s\n", "rank", "layers", "parameters", "gradients",
                   "optimizer", "activations", "peak", "fits");
     os << line;
     for (const auto& r : info.model->ranks) {
-      std::string fits = r.fits ? "yes" : "NO, over by " + fmt("%.2f", (r.peak_memory_bytes - info.model->memory_limit_bytes) / GiB) + " GiB";
+      std::string fits = r.fits ? "yes" : "NO, over by " + format_number("%.2f", (r.peak_memory_bytes - info.model->memory_limit_bytes) / GiB) + " GiB";
       std::snprintf(line, sizeof line, "%5d %7d %11.2f %10.2f %10.2f %12.2f %10.2f  %s\n", r.rank, r.layers,
                     r.parameter_bytes / GiB, r.gradient_bytes / GiB, r.optimizer_bytes / GiB, r.activation_bytes / GiB,
                     r.peak_memory_bytes / GiB, fits.c_str());

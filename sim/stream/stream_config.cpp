@@ -7,6 +7,11 @@
 namespace ppsim {
 namespace {
 
+// The tail of the error for a per-stage list of the wrong length.
+std::string per_stage(int stages) {
+  return "stages is " + std::to_string(stages) + " (give one value, or one per stage)";
+}
+
 constexpr std::int64_t kMaxItems = 100'000'000;  // a typo guard: ~4 GB of item records at P = 4
 
 // times: {forward: one value or one per stage, transfer}.
@@ -15,27 +20,18 @@ void read_times(const YamlMap& root, StreamConfig& c) {
     root.fail_at("times", "missing required key (forward: one time per stage, transfer), or give 'model:'");
   const YamlMap t = root.sub("times");
   t.only({"forward", "transfer"});
-  const YamlValue f = t.value("forward");
-  if (f.is_list()) {
-    const std::vector<YamlValue> items = f.items();
-    if (static_cast<int>(items.size()) != c.stages)
-      f.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
-             " (give one value, or one per stage)");
-    for (const YamlValue& v : items) c.forward.push_back(v.duration());
-  } else {
-    c.forward.assign(c.stages, f.duration());
-  }
+  c.forward = t.value("forward").one_or_each(static_cast<std::size_t>(c.stages), per_stage(c.stages),
+                                            [](const YamlValue& v) { return v.duration(); });
   if (t.has("transfer")) {
     const YamlValue x = t.value("transfer");
     if (!x.is_list()) {
       c.transfer = x.duration();
       return;
     }
-    const std::vector<YamlValue> items = x.items();
-    if (static_cast<int>(items.size()) != c.stages - 1)
-      x.fail("has " + std::to_string(items.size()) + " values but " + std::to_string(c.stages) + " stages have " +
-             std::to_string(c.stages - 1) + " boundaries (give one value, or one per boundary)");
-    for (const YamlValue& v : items) c.hops.push_back(v.duration());
+    c.hops = x.one_or_each(static_cast<std::size_t>(c.stages - 1),
+                           std::to_string(c.stages) + " stages have " + std::to_string(c.stages - 1) +
+                               " boundaries (give one value, or one per boundary)",
+                           [](const YamlValue& v) { return v.duration(); });
   }
 }
 
@@ -104,18 +100,10 @@ StreamConfig read_stream_config(const YamlMap& root, bool model_times) {
   c.warmup_items = root.integer_or<std::int64_t>("warmup_items", 0, 0, kMaxItems);
   if (root.has("max_outstanding")) c.max_outstanding = root.integer("max_outstanding", 1, 1'000'000);
   c.queue_capacity.assign(c.stages, kUnbounded);
-  if (root.has("queue_capacity")) {
-    const YamlValue q = root.value("queue_capacity");
-    if (q.is_list()) {
-      const std::vector<YamlValue> items = q.items();
-      if (static_cast<int>(items.size()) != c.stages)
-        q.fail("has " + std::to_string(items.size()) + " values but stages is " + std::to_string(c.stages) +
-               " (give one value, or one per stage)");
-      for (int k = 0; k < c.stages; ++k) c.queue_capacity[k] = items[k].integer<std::int64_t>(0, kMaxItems);
-    } else {
-      c.queue_capacity.assign(c.stages, q.integer<std::int64_t>(0, kMaxItems));
-    }
-  }
+  if (root.has("queue_capacity"))
+    c.queue_capacity = root.value("queue_capacity").one_or_each(
+        static_cast<std::size_t>(c.stages), per_stage(c.stages),
+        [](const YamlValue& v) { return v.integer<std::int64_t>(0, kMaxItems); });
   if (root.has("arrivals")) {
     const YamlMap a = root.sub("arrivals");
     a.only({"interval", "process"});

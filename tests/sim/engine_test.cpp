@@ -25,22 +25,7 @@ const Shape kShapes[] = {{"gpipe", 4, 8, 1},  {"1f1b", 4, 8, 1},  {"1f1b", 8, 3,
                          {"zb-h1", 4, 8, 1},  {"zb-h2", 4, 9, 1}, {"gpipe", 3, 5, 2}, {"interleaved-1f1b", 3, 6, 3},
                          {"zb-h1", 6, 13, 1}, {"zb-h2", 5, 4, 1}};
 
-// Uneven random costs (seeded) so that ties and contention are exercised.
-OpCosts random_costs(int S, unsigned seed, TimeNs transfer_max) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<TimeNs> d(100, 5000), x(0, transfer_max);
-  OpCosts c;
-  for (int s = 0; s < S; ++s) {
-    c.forward.push_back(d(rng));
-    c.backward_input.push_back(d(rng));
-    c.backward_weight.push_back(d(rng));
-  }
-  for (int s = 0; s + 1 < S; ++s) {
-    c.forward_transfer.push_back(x(rng));
-    c.backward_transfer.push_back(x(rng));
-  }
-  return c;
-}
+using test::random_costs;
 
 void check_invariants(const SimulationResult& r, const std::string& what) {
   const OpTable& t = *r.dag.table;

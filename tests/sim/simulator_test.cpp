@@ -3,7 +3,6 @@
 // connect by the schedule's semantics.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "base/error.h"
 #include "sim/dataflow.h"
@@ -24,22 +23,6 @@ struct Case {
 const Case kSequence[] = {{"zb-h1", 6, 16, 1, false},        {"1f1b", 2, 3, 1, false},      {"dualpipe", 4, 8, 2, false},
                           {"interleaved-1f1b", 4, 8, 2, true}, {"gpipe", 3, 2, 1, true},     {"zb-v", 4, 8, 2, false},
                           {"zb-h2", 8, 24, 1, true},           {"dualpipe-v", 4, 8, 2, true}, {"1f1b", 1, 1, 1, false}};
-
-OpCosts uneven_costs(int S, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<TimeNs> d(100, 5000), x(0, 3000);
-  OpCosts c;
-  for (int s = 0; s < S; ++s) {
-    c.forward.push_back(d(rng));
-    c.backward_input.push_back(d(rng));
-    c.backward_weight.push_back(d(rng));
-  }
-  for (int s = 0; s + 1 < S; ++s) {
-    c.forward_transfer.push_back(x(rng));
-    c.backward_transfer.push_back(x(rng));
-  }
-  return c;
-}
 
 // A ZeRO-3 style step: reductions after every backward, gathers before every pass and after the
 // optimizer, so every kind of step edge exists.
@@ -83,7 +66,7 @@ TEST(Simulator, ReusedMemoryGivesWhatFreshMemoryGives) {
   for (const Case& c : kSequence) {
     const std::string what = std::string(c.kind) + " P=" + std::to_string(c.P) + " M=" + std::to_string(c.M);
     Schedule s = generate_schedule(c.kind, {c.P, c.M, c.V});
-    const OpCosts costs = uneven_costs(s.stages(), seed++);
+    const OpCosts costs = test::random_costs(s.stages(), seed++, 3000);
     const TrainingStepCosts step = c.training_step ? step_costs(s.stages(), c.P) : TrainingStepCosts{};
     const Metrics& reused = sim.run(s, costs, {}, step);
     const SimulationResult fresh = run_simulation(s, costs, {}, step);
@@ -128,7 +111,7 @@ TEST(Simulator, EdgeKindsMatchWhatEachEdgeConnects) {
     const std::string what = std::string(c.kind) + " P=" + std::to_string(c.P);
     const Schedule s = generate_schedule(c.kind, {c.P, c.M, c.V});
     const TrainingStepCosts step = c.training_step ? step_costs(s.stages(), c.P) : TrainingStepCosts{};
-    const Dag dag = build_dag(s, uneven_costs(s.stages(), 1), step);
+    const Dag dag = build_dag(s, test::random_costs(s.stages(), 1, 3000), step);
     const OpTable& t = *dag.table;
     std::int64_t activations = 0, gradients = 0, joins = 0;
     for (OpId u = 0; u < t.ops.size(); ++u)

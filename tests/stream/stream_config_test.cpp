@@ -65,6 +65,12 @@ TEST(StreamConfig, BadInputNamesFileLineAndKey) {
             "s.yaml:8:7: jitter.cv: must be a number in [0, 10] (got '-1')");
   EXPECT_EQ(error_of([&] { parse(kBase + "max_outstanding: 0\n"); }),
             "s.yaml:6:18: max_outstanding: must be a positive integer (got '0')");
+  const std::string head = "schedule: stream\nstages: 3\nitems: 10\n";
+  EXPECT_EQ(error_of([&] { parse(head + "times: {forward: [1ms, 2ms], transfer: 0.1ms}\n"); }),
+            "s.yaml:4:18: times.forward: has 2 values but stages is 3 (give one value, or one per stage)");
+  EXPECT_EQ(error_of([&] { parse(head + "times: {forward: 1ms, transfer: [0.1ms]}\n"); }),
+            "s.yaml:4:33: times.transfer: has 1 values but 3 stages have 2 boundaries (give one value, or one per "
+            "boundary)");
   EXPECT_EQ(error_of([&] { parse(kBase + "queue_capacity: [1, 2]\n"); }),
             "s.yaml:6:17: queue_capacity: has 2 values but stages is 3 (give one value, or one per stage)");
   EXPECT_EQ(error_of([&] { parse(kBase + "arrivals:\n  interval: 4ms\n  process: bursty\n"); }),
